@@ -1,0 +1,45 @@
+#!/bin/bash
+# Builds the systemd-capable Debian 12 image every test host boots from.
+# Cached: the image carries the hash of this recipe and is rebuilt only when it changes.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+# python3-apt saves every role a bootstrap install; iproute2/iputils for network checks.
+PACKAGES=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,iputils-ping,ca-certificates
+RECIPE_HASH=$( (cat "${BASH_SOURCE[0]}"; echo "$PACKAGES $MIRROR") | sha256sum | cut -c1-16)
+
+current=$(podman image inspect --format '{{ index .Labels "infn.cloud.recipe" }}' "$TESTBED_BASE_IMAGE" 2>/dev/null || true)
+if [ "$current" = "$RECIPE_HASH" ]; then
+  echo "testbed: base image $TESTBED_BASE_IMAGE is up to date"
+  exit 0
+fi
+
+echo "testbed: building $TESTBED_BASE_IMAGE (recipe $RECIPE_HASH, about a minute)"
+ROOTFS=$(mktemp -d /var/tmp/infn-rootfs.XXXXXX)
+trap 'rm -rf "$ROOTFS"' EXIT
+step debootstrap debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" "$MIRROR"
+rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
+# An old mtime marks the (emptied) package lists stale, so apt's cache_valid_time refreshes them.
+touch -d 2000-01-01 "$ROOTFS"/var/lib/apt/lists
+cat > "$ROOTFS/etc/apt/sources.list" <<SOURCES
+deb $MIRROR bookworm main
+deb $MIRROR bookworm-updates main
+deb ${MIRROR%/debian}/debian-security bookworm-security main
+SOURCES
+: > "$ROOTFS/etc/machine-id"   # empty: each container gets its own machine-id
+# cgroup v1 containers: some daemons ignore SIGTERM and would hang a stop for 90 s.
+mkdir -p "$ROOTFS/etc/systemd/system.conf.d"
+printf '[Manager]\nDefaultTimeoutStopSec=10s\n' > "$ROOTFS/etc/systemd/system.conf.d/infn-timeout.conf"
+# Units that make no sense in a container and only slow the boot down.
+for unit in getty.target systemd-remount-fs.service; do
+  ln -sf /dev/null "$ROOTFS/etc/systemd/system/$unit"
+done
+step "podman import" sh -c "tar -C '$ROOTFS' -c . | podman import \
+  --change 'CMD [\"/sbin/init\"]' \
+  --change 'STOPSIGNAL SIGRTMIN+3' \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change 'LABEL infn.cloud.recipe=$RECIPE_HASH' \
+  --change 'LABEL $TESTBED_LABEL=base' \
+  - '$TESTBED_BASE_IMAGE'"
+echo "testbed: built $TESTBED_BASE_IMAGE"

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Prepares this machine to run the project's containers: packages, podman check, base image.
+# Idempotent: a second run installs and builds nothing.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+missing=()
+for cmd in podman:podman runc:runc debootstrap:debootstrap; do
+  command -v "${cmd%%:*}" >/dev/null || missing+=("${cmd##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing ${missing[*]} and not root: install them with apt-get first"
+  echo "testbed: installing ${missing[*]}"
+  step "apt-get update" apt-get update -qq
+  step "apt-get install ${missing[*]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+step "podman info (is podman usable?)" podman info
+bash "$TESTBED_DIR/build-base-image.sh"
+
+# The proof that containers can run here, with the options every test host uses.
+if ! out=$(podman run --rm --pull=never --label "$TESTBED_LABEL=probe" "$TESTBED_BASE_IMAGE" true 2>&1); then
+  echo "$out" | tail -n 5 >&2
+  die "podman cannot run containers on this machine (step: podman run $TESTBED_BASE_IMAGE; CONTAINERS_CONF=$CONTAINERS_CONF)"
+fi
+echo "testbed: ready (podman $(podman version --format '{{.Client.Version}}'), image $TESTBED_BASE_IMAGE)"
