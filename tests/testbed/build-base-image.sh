@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Builds the systemd-capable Debian 12 image every test host boots from.
 # Cached: the image carries the hash of this recipe and is rebuilt only when it changes.
 set -euo pipefail

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Removes exactly what the project made: containers, volumes and networks named with the
 # project prefix or carrying its label. --images also removes the project's images.
 # Usage: cleanup.sh [--images] [NAME_PREFIX]   (NAME_PREFIX narrows to e.g. infn-demo-)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the variables are used by the scripts that source this
 # Shared settings for the test bed scripts; sourced, never run.
 # Every object the project makes carries the prefix and the label below, so that
 # cleanup.sh removes exactly those and nothing else on the machine.

@@ -1,13 +1,15 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Prepares this machine to run the project's containers: packages, podman check, base image.
+# Usage: setup.sh [test|demo]   (the bindep.txt profile to install)
 # Idempotent: a second run installs and builds nothing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-missing=()
-for cmd in podman:podman runc:runc debootstrap:debootstrap; do
-  command -v "${cmd%%:*}" >/dev/null || missing+=("${cmd##*:}")
-done
+# System packages come from bindep.txt (profile: test or demo, as the caller says).
+profile=${1:-test}
+command -v bindep >/dev/null || die "bindep not found: run 'make venv' first (it comes from tests/requirements.txt)"
+# bindep exits 1 when something is missing; its list is what matters.
+mapfile -t missing < <(cd "$TESTBED_DIR/../.." && { bindep --brief "$profile" || true; })
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${missing[*]} and not root: install them with apt-get first"
   echo "testbed: installing ${missing[*]}"

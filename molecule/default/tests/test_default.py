@@ -54,7 +54,7 @@ def test_chrony_runs_without_owning_the_clock(host):
 
 def test_time_served_across_sites(host, site):
     # The peer site is this host's only time source: chrony must reach it over NTP.
-    for _ in range(30):
+    for _attempt in range(30):
         sources = host.check_output("chronyc -n -c sources")
         line = next((row for row in sources.splitlines() if site["peer_address"] in row), None)
         assert line, f"{site['peer_address']} is not a chrony source:\n{sources}"

@@ -1,0 +1,78 @@
+# infn.cloud - the two commands that matter are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+COLLECTION_LINK := build/collections/ansible_collections/infn/cloud
+SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+
+export PATH := $(VENV)/bin:$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/tests/testbed/containers.conf
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_FORCE_COLOR ?= 0
+export PY_COLORS ?= 0
+
+.PHONY: help venv collection testbed lint sanity unit molecule integration test demo demo-clean clean build
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Python virtualenv with the pinned tools (.venv)
+
+collection: ## Make this checkout resolvable as infn.cloud (build/collections)
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@ln -sfn ../../../.. $(COLLECTION_LINK)
+
+testbed: venv ## Install podman & co (bindep.txt) and build the base image
+	bash tests/testbed/setup.sh test
+
+lint: testbed collection ## ruff, shellcheck, yamllint, ansible-lint (production profile)
+	ruff check .
+	shellcheck -x -P SCRIPTDIR tests/testbed/*.sh tests/run-pytest.sh .ci/run
+	ruff format --check .
+	yamllint --strict .
+	ansible-lint --strict
+
+sanity: testbed ## ansible-test sanity on a copy laid out as ansible_collections/infn/cloud
+	bash tests/testbed/ansible-test-sanity.sh
+
+unit: venv collection ## pytest unit tests
+	bash tests/run-pytest.sh tests/unit
+
+molecule: testbed collection ## every Molecule scenario, one after the other
+	@for scenario in $(SCENARIOS); do \
+	  echo "== molecule test -s $$scenario"; \
+	  molecule test -s $$scenario || exit 1; \
+	done
+
+integration: testbed collection ## end-to-end tests (make demo twice, then demo-clean)
+	bash tests/run-pytest.sh tests/integration
+
+test: lint sanity unit molecule integration ## everything CI runs
+
+demo: venv collection ## bring up the local podman federation and converge the backbone
+	bash tests/testbed/setup.sh demo
+	ansible-playbook playbooks/local_federation.yml
+	ansible-playbook playbooks/backbone.yml
+	@echo; echo "== inventory (inventories/local)"; ansible-inventory --graph
+	@echo; echo "== hosts"; podman ps --filter label=infn.cloud.testbed=demo \
+	  --format '{{.Names}}' | sort | while read -r name; do \
+	  podman inspect --format '{{.Name}}  {{.Config.Hostname}}  {{range $$net, $$cfg := .NetworkSettings.Networks}}{{$$net}} {{$$cfg.IPAddress}}{{end}}' "$$name"; done
+
+demo-clean: ## remove the demo's containers, volumes and networks
+	bash tests/testbed/cleanup.sh infn-demo-
+
+build: venv ## build the collection tarball (infn-cloud-<version>.tar.gz)
+	ansible-galaxy collection build --force .
+
+clean: demo-clean ## remove everything the project made, images and build folders included
+	bash tests/testbed/cleanup.sh --images
+	rm -rf build .ansible infn-cloud-*.tar.gz

@@ -1,0 +1,20 @@
+"""Paths and environment shared by the unit and integration tests."""
+
+import os
+import pathlib
+import subprocess
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def ansible_environment():
+    """Environment in which infn.cloud resolves from this checkout (see `make collection`)."""
+    link = REPO / "build/collections/ansible_collections/infn/cloud"
+    if not link.exists():
+        subprocess.run(["make", "-C", str(REPO), "collection"], check=True, capture_output=True)
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["CONTAINERS_CONF"] = str(REPO / "tests/testbed/containers.conf")
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return env

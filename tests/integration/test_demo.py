@@ -1,0 +1,77 @@
+"""`make demo` brings up the local federation, a second run changes nothing, and
+`make demo-clean` leaves nothing of it behind."""
+
+import re
+import subprocess
+
+import pytest
+
+from tests.common import REPO, ansible_environment
+from tests.integration.podman import names, podman
+
+DEMO_PREFIX = "infn-demo-"
+HOSTS = {"cnaf-1": "10.99.10.10", "cnaf-2": "10.99.10.11", "bari-1": "10.99.11.10"}
+
+
+def make(target):
+    result = subprocess.run(
+        ["make", "-C", str(REPO), target],
+        capture_output=True,
+        text=True,
+        env=ansible_environment(),
+        timeout=1200,
+        check=False,
+    )
+    assert result.returncode == 0, f"make {target} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result.stdout
+
+
+def recap(output):
+    """{host: changed count} over every PLAY RECAP in the output."""
+    changed = {}
+    for host, count in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.MULTILINE):
+        changed[host] = changed.get(host, 0) + int(count)
+    return changed
+
+
+@pytest.fixture(scope="module")
+def demo():
+    if names("container", DEMO_PREFIX):
+        pytest.skip("a demo is already running here; this test would tear it down (run `make demo-clean` first)")
+    try:
+        yield make("demo")
+    finally:
+        subprocess.run(
+            ["make", "-C", str(REPO), "demo-clean"], capture_output=True, env=ansible_environment(), check=False
+        )
+
+
+def test_demo_prints_graph_and_addresses(demo):
+    assert "@backbone:" in demo
+    assert "@site_cnaf:" in demo
+    assert "@site_bari:" in demo
+    for host, address in HOSTS.items():
+        assert re.search(rf"^infn-demo-{host}\s+{host}\s+infn-demo-\w+ {re.escape(address)}$", demo, re.MULTILINE), host
+
+
+def test_demo_hosts_reach_each_other_across_sites(demo):
+    for host in HOSTS:
+        container = f"infn-demo-{host}"
+        assert podman("exec", container, "systemctl", "is-system-running", check=False).stdout.strip() == "running"
+        for peer, address in HOSTS.items():
+            resolved = podman("exec", container, "getent", "hosts", f"{peer}.cloud.local.test").stdout.split()
+            assert resolved[0] == address, (host, peer)
+        podman("exec", container, "ping", "-c", "1", "-W", "3", "bari-1")
+
+
+def test_second_demo_is_a_no_op(demo):
+    again = make("demo")
+    changed = recap(again)
+    assert set(HOSTS) | {"localhost"} <= set(changed)
+    assert {host: count for host, count in changed.items() if count} == {}
+
+
+def test_demo_clean_leaves_nothing(demo):
+    make("demo-clean")
+    for kind in ("container", "network", "volume"):
+        assert names(kind, DEMO_PREFIX) == [], kind
