@@ -1,0 +1,96 @@
+# Copyright: infn.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one interface every site provider implements.
+
+A provider knows how Ansible reaches a site's declared hosts, which live hosts the site
+has (discovery, for the inventory) and how much capacity it has and uses (for site_info and
+site selection). A new provider is one new file with a ``Provider`` subclass, listed in
+``providers/__init__.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Labels/metadata keys that tie live servers and containers to the federation model.
+LABEL_FEDERATION = "infn.cloud.federation"
+LABEL_SITE = "infn.cloud.site"
+LABEL_HOST = "infn.cloud.host"
+LABEL_ROLES = "infn.cloud.roles"
+METADATA_ROLES = "infn_cloud_roles"  # OpenStack metadata keys cannot contain dots in some clients
+
+QUOTA_KEYS = ("cores", "ram_gb", "instances", "volume_gb", "public_ips", "gpus")
+
+
+class SiteError(Exception):
+    """A site could not be queried; the message is one line saying why."""
+
+
+@dataclass
+class DiscoveredHost:
+    name: str
+    address: str | None
+    roles: tuple = ()
+    region: str | None = None
+    zone: str | None = None
+    connection: dict = field(default_factory=dict)  # ansible_* variables to reach the host
+    facts: dict = field(default_factory=dict)  # raw provider data, JSON-serialisable
+
+
+@dataclass
+class Capacity:
+    """Limits and usage in the units of the SLA quotas (cores, ram_gb, ...)."""
+
+    reachable: bool
+    reason: str = ""
+    limits: dict = field(default_factory=dict)
+    usage: dict = field(default_factory=dict)
+
+    @property
+    def free(self) -> dict:
+        return {
+            key: max(self.limits[key] - self.usage.get(key, 0), 0)
+            for key in QUOTA_KEYS
+            if self.limits.get(key) is not None
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            "reachable": self.reachable,
+            "reason": self.reason,
+            "limits": self.limits,
+            "usage": self.usage,
+            "free": self.free,
+        }
+
+
+def split_roles(value) -> tuple:
+    """Roles from a label or metadata value: 'a,b' or 'a b' -> ('a', 'b')."""
+    if not value:
+        return ()
+    return tuple(role for role in str(value).replace(",", " ").split() if role)
+
+
+class Provider:
+    """Base provider: declared hosts reached by their address, nothing to discover."""
+
+    NAME = ""
+
+    def __init__(self, site, federation_name: str):
+        self.site = site
+        self.federation_name = federation_name
+
+    def connection_vars(self, host) -> dict:
+        """Variables that make Ansible reach a declared host."""
+        return {"ansible_host": host.address} if host.address else {}
+
+    def discover(self) -> list:
+        """Live hosts of the site (list of DiscoveredHost); raises SiteError."""
+        return []
+
+    def capacity(self) -> Capacity:
+        """What the site offers and uses; never raises: an unreachable site says why."""
+        raise NotImplementedError
+
+    def sla_limits(self) -> dict:
+        return self.site.sla.quotas.as_dict()
