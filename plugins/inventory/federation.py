@@ -142,12 +142,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         sites = self._selected_sites(federation)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
-        discovered = None
-        if use_cache:
-            try:
-                discovered = self._cache[cache_key]
-            except KeyError:
-                pass
+        discovered = self._cache.get(cache_key) if use_cache else None
         from_cache = discovered is not None
         if not from_cache:
             discovered = self._discover(federation, sites)

@@ -44,7 +44,7 @@ def query_sites(jobs, max_workers: int = 16) -> dict:
             value, error = call(), None
         except SiteError as failure:
             value, error = None, str(failure)
-        except Exception as failure:  # noqa: BLE001 - reported per site, never raised
+        except Exception as failure:  # reported per site, never raised
             value, error = None, f"{type(failure).__name__}: {failure}"
         with done:
             if name not in results:  # not already given up on
