@@ -63,7 +63,7 @@ demo: venv collection ## bring up the local podman federation and converge the b
 	ansible-playbook playbooks/local_federation.yml
 	ansible-playbook playbooks/backbone.yml
 	@echo; echo "== inventory (inventories/local)"; ansible-inventory --graph
-	@echo; echo "== hosts"; podman ps --filter label=infn.cloud.testbed=demo \
+	@echo; echo "== hosts"; podman ps --filter label=infn.cloud.federation=infn-local \
 	  --format '{{.Names}}' | sort | while read -r name; do \
 	  podman inspect --format '{{.Name}}  {{.Config.Hostname}}  {{range $$net, $$cfg := .NetworkSettings.Networks}}{{$$net}} {{$$cfg.IPAddress}}{{end}}' "$$name"; done
 

@@ -9,6 +9,7 @@ import itertools
 
 import yaml
 
+from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
 from tests.common import REPO
 
 PROJECT_RANGE = ipaddress.ip_network("10.99.0.0/16")
@@ -25,12 +26,13 @@ def scenario_layouts():
     for path in sorted(REPO.glob("molecule/*/molecule.yml")):
         config = load(path)
         yield path.parent.name, config["driver"].get("networks", []), config["platforms"]
-    inventory = REPO / "inventories/local"
-    networks = load(inventory / "group_vars/all.yml")["infn_cloud_podman_networks"]
-    hosts = []
-    for group in load(inventory / "hosts.yml")["all"]["children"].values():
-        for host in ((group or {}).get("hosts") or {}).values():
-            hosts.append(host["infn_cloud_podman"])
+    federation, _options = load_federation(str(REPO / "inventories/local/local.federation.yml"))
+    networks, hosts = [], []
+    for site in federation.sites:
+        networks.append({"name": site.podman["network"], "subnet": site.podman["subnet"]})
+        hosts += [
+            {"name": host.container, "network": site.podman["network"], "ip": host.address} for host in site.hosts
+        ]
     yield "inventories/local", networks, hosts
 
 

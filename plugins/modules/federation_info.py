@@ -1,0 +1,92 @@
+#!/usr/bin/python
+# Copyright: infn.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: federation_info
+short_description: The federation description, checked, as data for playbooks
+version_added: 0.1.0
+author: infn.cloud developers
+description:
+  - Reads a federation description, checks all of it, and returns the federation, its sites
+    (with their SLAs) and their declared hosts.
+  - Reads nothing but the file; run it where the file is (usually the controller).
+extends_documentation_fragment:
+  - infn.cloud.federation
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to diff.
+requirements:
+  - PyYAML
+"""
+
+EXAMPLES = r"""
+- name: Read the federation
+  infn.cloud.federation_info:
+    path: "{{ inventory_dir }}/infn.federation.yml"
+  delegate_to: localhost
+  run_once: true
+  register: federation
+
+- name: Show the backbone sites
+  ansible.builtin.debug:
+    msg: "{{ federation.sites | selectattr('coupling', 'equalto', 'backbone') | map(attribute='name') }}"
+"""
+
+RETURN = r"""
+federation:
+  description: The federation's name, DNS domain and the service roles hosts may play.
+  returned: success
+  type: dict
+  sample: {"name": "infn-cloud", "domain": "cloud.infn.it", "roles": ["dns_primary", "swift_proxy"]}
+problems:
+  description: Every problem of an invalid description, as C(file:line:column: path: message).
+  returned: failure
+  type: list
+  elements: str
+  sample: ["infn.federation.yml:12:16: sites[1].sla.quotas.cores: expected an integer >= 0, got 'ten'"]
+sites:
+  description: The selected sites, in description order.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - name: cnaf
+      coupling: backbone
+      provider: static
+      regions: [cnaf]
+      sla: {priority: 10, quotas: {cores: 100}, projects: [], groups: [], flavors: [], images: [], services: []}
+      hosts: [{name: cnaf-1, address: 192.0.2.11, roles: [swift_storage], region: cnaf}]
+"""
+
+from dataclasses import asdict
+
+from ansible_collections.infn.cloud.plugins.module_utils.federation_module import FederationModule
+
+
+class FederationInfo(FederationModule):
+    def run(self, federation):
+        return {
+            "federation": {"name": federation.name, "domain": federation.domain, "roles": list(federation.roles)},
+            "sites": [_site(site) for site in self.selected_sites(federation)],
+        }
+
+
+def _site(site):
+    data = asdict(site)
+    data["sla"]["quotas"] = site.sla.quotas.as_dict()
+    return data
+
+
+def main():
+    FederationInfo()()
+
+
+if __name__ == "__main__":
+    main()
