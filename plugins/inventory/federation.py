@@ -109,7 +109,11 @@ MODEL_KEYS = ("federation", "sites")
 
 
 def _trusted(value):
-    """Templates in the plugin options (compose, groups, ...) come from the operator's file."""
+    """What the operator wrote in the description may be templated, as in a YAML inventory.
+
+    Data discovered from a site (server names, metadata, addresses) stays untrusted, so a
+    cloud user's metadata is never evaluated as a template on the controller.
+    """
     if isinstance(value, str):
         return trust_as_template(value)
     if isinstance(value, dict):
@@ -210,31 +214,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         inventory.add_child("coupling_tight" if site.backbone else "coupling_loose", site_group)
         inventory.add_child(inventory.add_group(group_name("provider", site.provider)), site_group)
         for key, value in site.vars.items():
-            inventory.set_variable(site_group, key, value)
+            inventory.set_variable(site_group, key, _trusted(value))
         provider = provider_for(site, federation.name)
-        base = {
-            "federation": federation.name,
-            "domain": federation.domain,
-            "site": site.name,
-            "provider": site.provider,
-            "coupling": site.coupling,
-        }
+        base = _trusted(
+            {
+                "federation": federation.name,
+                "domain": federation.domain,
+                "site": site.name,
+                "provider": site.provider,
+                "coupling": site.coupling,
+            }
+        )
         live = {host["name"]: host for host in discovered_hosts}
         for host in site.hosts:
             found = live.pop(host.name, None) or {}
-            connection = {**provider.connection_vars(host), **(found.get("connection") or {})}
-            if host.address:  # an address the operator declared wins over a discovered one
-                connection.update({k: v for k, v in provider.connection_vars(host).items() if k == "ansible_host"})
+            declared = _trusted(provider.connection_vars(host))
+            connection = {**(found.get("connection") or {}), **declared}  # what the operator wrote wins
             info = {
                 **base,
-                "region": host.region or found.get("region"),
-                "zone": host.zone or found.get("zone"),
-                "roles": sorted(set(host.roles) | set(found.get("roles") or ())),
-                "address": host.address or found.get("address"),
+                "region": _trusted(host.region) or found.get("region"),
+                "zone": _trusted(host.zone) or found.get("zone"),
+                "roles": sorted(set(_trusted(list(host.roles))) | set(found.get("roles") or ())),
+                "address": _trusted(host.address) or found.get("address"),
                 "declared": True,
                 "facts": found.get("facts") or {},
             }
-            self._add_host(host.name, site_group, info, connection, host.vars, taken)
+            self._add_host(host.name, site_group, info, connection, _trusted(host.vars), taken)
         for name, found in live.items():
             info = {
                 **base,
