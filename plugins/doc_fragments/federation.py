@@ -20,6 +20,6 @@ options:
     elements: str
     default: []
 notes:
-  - A description with problems fails the task with every problem listed in RV(ignore:problems)
-    as C(file:line:column: path: message).
+  - "A description with problems fails the task with every problem listed in C(problems)
+    as C(file:line:column: path: message)."
 """

@@ -46,7 +46,7 @@ federation:
   type: dict
   sample: {"name": "infn-cloud", "domain": "cloud.infn.it", "roles": ["dns_primary", "swift_proxy"]}
 problems:
-  description: Every problem of an invalid description, as C(file:line:column: path: message).
+  description: "Every problem of an invalid description, as C(file:line:column: path: message)."
   returned: failure
   type: list
   elements: str

@@ -53,7 +53,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 problems:
-  description: Every problem of an invalid description, as C(file:line:column: path: message).
+  description: "Every problem of an invalid description, as C(file:line:column: path: message)."
   returned: failure
   type: list
   elements: str
