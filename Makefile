@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help venv collection testbed lint sanity unit molecule integration test demo demo-clean clean build
+.PHONY: help venv collection testbed lint sanity unit molecule integration test demo demo-clean clean build bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ demo: venv collection ## bring up the local podman federation and converge the b
 
 demo-clean: ## remove the demo's containers, volumes and networks
 	bash tests/testbed/cleanup.sh infn-demo-
+
+bench: venv collection ## benchmarks (ratios against a baseline measured in the same run)
+	python bench/inventory/run.py
 
 build: venv ## build the collection tarball (infn-cloud-<version>.tar.gz)
 	ansible-galaxy collection build --force .

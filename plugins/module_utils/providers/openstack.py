@@ -150,7 +150,7 @@ def _narrowest(site_limits: dict, sla_limits: dict) -> dict:
 
 
 def _reason(what: str, error: Exception) -> str:
-    detail = " ".join(str(error).split()) or type(error).__name__
+    detail = " ".join(str(error).split()).rstrip(".") or type(error).__name__
     return f"{what}: {detail}"
 
 
