@@ -90,7 +90,7 @@ def static_equivalent(description: dict) -> dict:
 def measure(source: pathlib.Path, env: dict, repeat: int) -> tuple[float, float]:
     """Best wall time (s) and peak RSS (MiB) of `ansible-inventory --list` over repeat runs."""
     best, peak = float("inf"), 0.0
-    for _ in range(repeat):
+    for _attempt in range(repeat):
         started = time.perf_counter()
         code = (
             "import resource, subprocess, sys; "

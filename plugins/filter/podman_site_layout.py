@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 name: podman_site_layout
 short_description: The networks and containers that make the podman sites of a federation
 version_added: 0.1.0
-author: infn.cloud developers
+author: infn.cloud developers (@infn-cloud)
 description:
   - Turns the C(sites) returned by M(infn.cloud.federation_info) into the input of the
     C(infn.cloud.podman_site) role - one network per podman site, one container per declared

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 name: federation
 short_description: Hosts and groups of a federated cloud, from a C(*.federation.yml) description
 version_added: 0.1.0
-author: infn.cloud developers
+author: infn.cloud developers (@infn-cloud)
 description:
   - Reads a federation description (backbone and federated sites, their SLAs and hosts) and
     turns it into hosts and groups; the format is documented in C(docs/federation.md).

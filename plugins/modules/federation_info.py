@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 module: federation_info
 short_description: The federation description, checked, as data for playbooks
 version_added: 0.1.0
-author: infn.cloud developers
+author: infn.cloud developers (@infn-cloud)
 description:
   - Reads a federation description, checks all of it, and returns the federation, its sites
     (with their SLAs) and their declared hosts.

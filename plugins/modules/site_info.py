@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 module: site_info
 short_description: Reachability, quotas, usage and free capacity of the federation's sites
 version_added: 0.1.0
-author: infn.cloud developers
+author: infn.cloud developers (@infn-cloud)
 description:
   - Asks every selected site, concurrently and each within its own C(timeout), whether it
     answers and how much it allows and uses, in the units of the SLA quotas (cores, ram_gb,
