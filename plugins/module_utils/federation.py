@@ -46,6 +46,8 @@ SERVICE_ROLES = (
 NAME = r"[a-z0-9]([a-z0-9_-]*[a-z0-9])?"
 HOSTNAME = r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?"
 ROLE = r"[a-z][a-z0-9_]*"
+# OpenStack names regions freely (RegionOne): letters of either case.
+REGION = r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?"
 
 
 def _names(pattern_help):
@@ -110,7 +112,7 @@ SITE = Record(
         "name": Field(_names("a site name (lowercase letters, digits, '-' and '_')"), required=True),
         "coupling": Field(Str(choices=("backbone", "federated")), default="federated"),
         "provider": Field(Str(choices=sorted(PROVIDERS)), required=True),
-        "regions": Field(ListOf(_names("a region name"), unique=True), default=[]),
+        "regions": Field(ListOf(Str(pattern=REGION, pattern_help="a region name"), unique=True), default=[]),
         "cloud": Field(Str(), description="clouds.yaml cloud name (openstack)"),
         "timeout": Field(Number(minimum=1), default=30),
         "fail_on_errors": Field(Bool(), default=False),
