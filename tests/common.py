@@ -18,3 +18,14 @@ def ansible_environment():
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env["ANSIBLE_NOCOLOR"] = "1"
     return env
+
+
+def plain(value):
+    """ansible-inventory shows untrusted strings as {"__ansible_unsafe": ...}; their text."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value

@@ -19,6 +19,13 @@ options:
     type: list
     elements: str
     default: []
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to diff.
 notes:
   - "A description with problems fails the task with every problem listed in C(problems)
     as C(file:line:column: path: message)."

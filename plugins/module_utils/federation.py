@@ -265,15 +265,7 @@ def _check_consistency(checked: dict, document, problems: Problems) -> None:
     for index, site in enumerate(checked.get("sites", [])):
         raw_site = raw_sites[index]
         path = f"sites[{index}]"
-        name = site.get("name")
-        if name in site_marks:
-            problems.add(
-                mark_of(raw_site, "name"),
-                f"{path}.name",
-                f"site {name!r} is already defined at line {site_marks[name].line}",
-            )
-        elif name:
-            site_marks[name] = mark_of(raw_site, "name")
+        _check_unique("site", site.get("name"), site_marks, raw_site, path, problems)
         if site.get("provider") == "openstack" and not site.get("cloud"):
             problems.add(raw_site.mark, f"{path}.cloud", "an openstack site needs the clouds.yaml cloud name")
         if site.get("provider") == "podman" and not site.get("podman"):
@@ -286,15 +278,7 @@ def _check_consistency(checked: dict, document, problems: Problems) -> None:
         for host_index, host in enumerate(site.get("hosts", [])):
             raw_host = raw_site["hosts"][host_index]
             host_path = f"{path}.hosts[{host_index}]"
-            host_name = host.get("name")
-            if host_name in host_marks:
-                problems.add(
-                    mark_of(raw_host, "name"),
-                    f"{host_path}.name",
-                    f"host {host_name!r} is already defined at line {host_marks[host_name].line}",
-                )
-            elif host_name:
-                host_marks[host_name] = mark_of(raw_host, "name")
+            _check_unique("host", host.get("name"), host_marks, raw_host, host_path, problems)
             for role_index, role in enumerate(host.get("roles", [])):
                 if role not in roles:
                     problems.add(
@@ -310,6 +294,16 @@ def _check_consistency(checked: dict, document, problems: Problems) -> None:
                     f"{region!r} is not a region of the site ({', '.join(regions)}){did_you_mean(region, regions)}",
                 )
             _check_address(host.get("address"), subnet, mark_of(raw_host, "address"), f"{host_path}.address", problems)
+
+
+def _check_unique(kind: str, name, seen: dict, raw, path: str, problems: Problems) -> None:
+    """A name defined twice is reported at its second place, naming the line of the first."""
+    if name in seen:
+        problems.add(
+            mark_of(raw, "name"), f"{path}.name", f"{kind} {name!r} is already defined at line {seen[name].line}"
+        )
+    elif name:
+        seen[name] = mark_of(raw, "name")
 
 
 def _network(value, raw_parent, path: str, problems: Problems):

@@ -15,13 +15,6 @@ description:
   - Reads nothing but the file; run it where the file is (usually the controller).
 extends_documentation_fragment:
   - infn.cloud.federation
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
 requirements:
   - PyYAML
 """

@@ -21,13 +21,6 @@ description:
     does not fail for it.
 extends_documentation_fragment:
   - infn.cloud.federation
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
 requirements:
   - PyYAML
   - openstacksdk (for C(openstack) sites)

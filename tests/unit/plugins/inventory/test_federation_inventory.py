@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.common import plain
+
 DESCRIPTION = """\
 plugin: infn.cloud.federation
 federation:
@@ -55,17 +57,6 @@ def inventory(tmp_path, env, text, *args, name="test.federation.yml"):
         check=False,
         timeout=60,
     )
-
-
-def plain(value):
-    """ansible-inventory shows untrusted strings as {"__ansible_unsafe": ...}; compare their text."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def listing(result):
