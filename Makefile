@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help venv collection testbed lint sanity unit molecule integration test demo demo-clean clean build bench
+.PHONY: help venv collection testbed lint sanity unit molecule integration test demo demo-clean clean build bench openstack-site openstack-site-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ testbed: venv ## Install podman & co (bindep.txt) and build the base image
 
 lint: testbed collection ## ruff, shellcheck, yamllint, ansible-lint (production profile)
 	ruff check .
-	shellcheck -x -P SCRIPTDIR tests/testbed/*.sh tests/run-pytest.sh .ci/run
+	shellcheck -x -P SCRIPTDIR tests/testbed/*.sh tests/testbed/openstack/*.sh tests/run-pytest.sh .ci/run
 	ruff format --check .
 	yamllint --strict .
 	ansible-lint --strict
@@ -66,6 +66,12 @@ demo: venv collection ## bring up the local podman federation and converge the b
 	@echo; echo "== hosts"; podman ps --filter label=infn.cloud.federation=infn-local \
 	  --format '{{.Names}}' | sort | while read -r name; do \
 	  podman inspect --format '{{.Name}}  {{.Config.Hostname}}  {{range $$net, $$cfg := .NetworkSettings.Networks}}{{$$net}} {{$$cfg.IPAddress}}{{end}}' "$$name"; done
+
+openstack-site: testbed ## start the real OpenStack test site (writes build/openstack/clouds.yaml)
+	bash tests/testbed/openstack/site.sh up
+
+openstack-site-down: ## remove the OpenStack test site's container and network (the image stays)
+	bash tests/testbed/openstack/site.sh down
 
 demo-clean: ## remove the demo's containers, volumes and networks
 	bash tests/testbed/cleanup.sh infn-demo-

@@ -42,4 +42,6 @@ step "podman import" sh -c "tar -C '$ROOTFS' -c . | podman import \
   --change 'LABEL infn.cloud.recipe=$RECIPE_HASH' \
   --change 'LABEL $TESTBED_LABEL=base' \
   - '$TESTBED_BASE_IMAGE'"
+# The previous build, now untagged, is the project's too: drop it.
+podman image prune -f --filter "label=$TESTBED_LABEL=base" >/dev/null || true
 echo "testbed: built $TESTBED_BASE_IMAGE"

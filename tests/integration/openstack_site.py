@@ -1,0 +1,73 @@
+"""The OpenStack test site (tests/testbed/openstack/site.sh) for the integration tests.
+
+`openstack_cloud()` starts the site once per pytest session and returns the path of its
+clouds.yaml (clouds `infn-os-admin` and `infn-os-demo`). When the site cannot start (podman
+missing, the image build fails, a timeout), the calling test is skipped with the reason.
+Set INFN_OPENSTACK_SITE=skip to skip those tests without trying.
+"""
+
+import functools
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from tests.common import REPO
+
+SITE = REPO / "tests/testbed/openstack/site.sh"
+CLOUDS_YAML = REPO / "build/openstack/clouds.yaml"
+# A first build installs and seeds OpenStack (5-8 minutes); a start from the image takes ~1.
+UP_TIMEOUT = 30 * 60
+
+
+def _reason(stderr):
+    """The last `testbed: ...` line site.sh printed, else its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("testbed: "):
+            return line.removeprefix("testbed: ")
+    return lines[-1] if lines else "site.sh up failed without a message"
+
+
+@functools.cache
+def _start():
+    """(clouds.yaml path, None) once the site is up, or (None, reason): `site.sh up` runs once."""
+    if os.environ.get("INFN_OPENSTACK_SITE") == "skip":
+        return None, "INFN_OPENSTACK_SITE=skip"
+    if shutil.which("podman") is None:
+        return None, "podman is not installed"
+    env = dict(os.environ)
+    env.setdefault("CONTAINERS_CONF", str(REPO / "tests/testbed/containers.conf"))
+    try:
+        result = subprocess.run(
+            ["bash", str(SITE), "up"], capture_output=True, text=True, env=env, timeout=UP_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"site.sh up did not finish within {UP_TIMEOUT}s"
+    if result.returncode != 0:
+        return None, _reason(result.stderr)
+    if not CLOUDS_YAML.exists():
+        return None, f"site.sh up wrote no {CLOUDS_YAML.relative_to(REPO)}"
+    return CLOUDS_YAML, None
+
+
+def openstack_cloud():
+    """Path of the site's clouds.yaml; skips the calling test when the site is unavailable."""
+    path, reason = _start()
+    if path is None:
+        pytest.skip(f"OpenStack test site unavailable: {reason}")
+    return path
+
+
+def wait_until(what, check, timeout=180, interval=2):
+    """Polls check() until it returns something true, which is returned; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout}s")
+        time.sleep(interval)
