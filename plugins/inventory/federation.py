@@ -123,6 +123,22 @@ def _trusted(value):
     return value
 
 
+def _discovers(site) -> bool:
+    return site.discover and site.provider != "static"
+
+
+def _unique_name(name: str, identity: str, taken: set) -> str:
+    """name when free, else name-<first 8 of the id>, else with a counter."""
+    if name not in taken:
+        return name
+    candidate = f"{name}-{identity[:8]}"
+    counter = 2
+    while candidate in taken:
+        candidate = f"{name}-{identity[:8]}-{counter}"
+        counter += 1
+    return candidate
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "infn.cloud.federation"
 
@@ -144,10 +160,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._configure(_trusted(options))
 
         sites = self._selected_sites(federation)
+        discovering = {site.name for site in sites if _discovers(site)}
         cache_key = self.get_cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        discovered = self._cache.get(cache_key) if use_cache else None
-        from_cache = discovered is not None
+        discovered = self._cache.get(cache_key) if self.get_option("cache") and cache else None
+        # A cache written before a site was added (or selected) does not answer for it.
+        from_cache = discovered is not None and discovering <= set(discovered)
         if not from_cache:
             discovered = self._discover(federation, sites)
         self._populate(federation, sites, discovered)
@@ -174,11 +191,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _discover(self, federation, sites):
         """{site: {'hosts': [host dicts], 'error': None or reason}} for the sites that discover."""
-        jobs = []
-        for site in sites:
-            if site.discover and site.provider != "static":
-                provider = provider_for(site, federation.name)
-                jobs.append((site.name, site.timeout, provider.discover))
+        jobs = [
+            (site.name, site.timeout, provider_for(site, federation.name).discover)
+            for site in sites
+            if _discovers(site)
+        ]
         results = query_sites(jobs, self.get_option("max_workers"))
         return {
             name: {"hosts": [host.__dict__ for host in result.value or []], "error": result.error}
@@ -203,9 +220,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.add_group(name)
         for role in federation.roles:
             self.inventory.add_group(role)
-        taken = set()
+        # Declared names are reserved first, so a discovered host never takes one.
+        taken = {host.name for site in sites for host in site.hosts}
         for site in sites:
-            self._add_site(federation, site, discovered.get(site.name, {"hosts": []})["hosts"], taken)
+            found = [dict(host) for host in discovered.get(site.name, {"hosts": []})["hosts"]]
+            self._add_site(federation, site, found, taken)
 
     def _add_site(self, federation, site, discovered_hosts, taken):
         inventory = self.inventory
@@ -225,9 +244,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "coupling": site.coupling,
             }
         )
-        live = {host["name"]: host for host in discovered_hosts}
+        known_roles = set(federation.roles)
+        live: dict = {}
+        for found in discovered_hosts:
+            # Only service roles make groups: a server's metadata must not put it in `backbone`.
+            found["roles"] = [role for role in found.get("roles") or () if role in known_roles]
+            live.setdefault(found["name"], []).append(found)
         for host in site.hosts:
-            found = live.pop(host.name, None) or {}
+            matches = live.get(host.name)
+            found = matches.pop(0) if matches else {}
             declared = _trusted(provider.connection_vars(host))
             connection = {**(found.get("connection") or {}), **declared}  # what the operator wrote wins
             info = {
@@ -239,23 +264,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "declared": True,
                 "facts": found.get("facts") or {},
             }
-            self._add_host(host.name, site_group, info, connection, _trusted(host.vars), taken)
-        for name, found in live.items():
-            info = {
-                **base,
-                "region": found.get("region"),
-                "zone": found.get("zone"),
-                "roles": sorted(found.get("roles") or ()),
-                "address": found.get("address"),
-                "declared": False,
-                "facts": found.get("facts") or {},
-            }
-            unique = name if name not in taken else f"{name}-{str(found['facts'].get('id', site.name))[:8]}"
-            self._add_host(unique, site_group, info, found.get("connection") or {}, {}, taken)
+            self._add_host(host.name, site_group, info, connection, _trusted(host.vars))
+        for name, matches in live.items():
+            for found in matches:
+                info = {
+                    **base,
+                    "region": found.get("region"),
+                    "zone": found.get("zone"),
+                    "roles": sorted(found["roles"]),
+                    "address": found.get("address"),
+                    "declared": False,
+                    "facts": found.get("facts") or {},
+                }
+                unique = _unique_name(name, str((found.get("facts") or {}).get("id") or site.name), taken)
+                taken.add(unique)
+                self._add_host(unique, site_group, info, found.get("connection") or {}, {})
 
-    def _add_host(self, name, site_group, info, connection, host_vars, taken):
+    def _add_host(self, name, site_group, info, connection, host_vars):
         inventory = self.inventory
-        taken.add(name)
         inventory.add_host(name, group=site_group)
         if info["region"]:
             inventory.add_child(inventory.add_group(group_name("region", info["region"])), name)

@@ -66,8 +66,11 @@ def federation(tmp_path_factory):
             "-e",
             f"local_federation_description={path}",
         )
-        labelled("infn-ptest-worker-9", "lab", "worker-9", "smtp_relay", "infn-ptest-lab", "10.99.40.20")
+        # `backbone` is no service role: a container's labels must not put it in that group.
+        labelled("infn-ptest-worker-9", "lab", "worker-9", "smtp_relay,backbone", "infn-ptest-lab", "10.99.40.20")
         labelled("infn-ptest-annex-dup", "annex", "lab-1", "", "infn-ptest-annex", "10.99.41.20")
+        labelled("infn-ptest-twin-a", "annex", "twin", "", "infn-ptest-annex", "10.99.41.21")
+        labelled("infn-ptest-twin-b", "annex", "twin", "", "infn-ptest-annex", "10.99.41.22")
         yield path
     finally:
         subprocess.run(["bash", str(REPO / "tests/testbed/cleanup.sh"), PREFIX], check=False, env=ansible_environment())
@@ -77,13 +80,17 @@ def test_declared_and_discovered_hosts(federation):
     data = json.loads(run("ansible-inventory", "-i", str(federation), "--list"))
     hostvars = data["_meta"]["hostvars"]
     duplicate = next(name for name in hostvars if name.startswith("lab-1-"))
-    assert sorted(hostvars) == sorted(["lab-1", "lab-2", "annex-1", "worker-9", duplicate])
+    twins = sorted(name for name in hostvars if name.startswith("twin"))
+    assert sorted(hostvars) == sorted(["lab-1", "lab-2", "annex-1", "worker-9", duplicate, *twins])
+    assert len(twins) == 2 and "twin" in twins  # same name twice in one site: both kept
     worker = hostvars["worker-9"]
     assert worker["ansible_host"]["__ansible_unsafe"] == "infn-ptest-worker-9"
     assert worker["ansible_connection"]["__ansible_unsafe"] == "containers.podman.podman"
     assert worker["infn_cloud"]["declared"] is False
     assert worker["infn_cloud"]["address"]["__ansible_unsafe"] == "10.99.40.20"
     assert data["smtp_relay"]["hosts"] == ["worker-9"]
+    assert [role["__ansible_unsafe"] for role in worker["infn_cloud"]["roles"]] == ["smtp_relay"]
+    assert "hosts" not in data["backbone"]
     declared = hostvars["lab-1"]["infn_cloud"]
     assert declared["declared"] is True
     assert declared["facts"]["state"]["__ansible_unsafe"] == "running"
@@ -93,7 +100,7 @@ def test_declared_and_discovered_hosts(federation):
 
 def test_every_host_is_reachable_through_the_inventory(federation):
     out = run("ansible", "-i", str(federation), "all", "-m", "ansible.builtin.ping", "-o")
-    assert out.count("SUCCESS") == 5, out
+    assert out.count("SUCCESS") == 7, out
 
 
 def test_site_info_counts_the_running_containers(federation):
@@ -102,7 +109,20 @@ def test_site_info_counts_the_running_containers(federation):
     lab, annex = report
     assert (lab["name"], lab["reachable"], lab["usage"]["instances"]) == ("lab", True, 3)
     assert lab["limits"]["instances"] == 5 and lab["free"]["instances"] == 2
-    assert (annex["name"], annex["usage"]["instances"]) == ("annex", 2)
+    assert (annex["name"], annex["usage"]["instances"]) == ("annex", 4)
+
+
+def test_a_cache_without_a_site_does_not_answer_for_it(federation, tmp_path):
+    cached = tmp_path / "cached.federation.yml"
+    base = federation.read_text() + (
+        f"cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {tmp_path / 'cache'}\n"
+    )
+    cached.write_text(base + "only_sites: [lab]\n")
+    first = json.loads(run("ansible-inventory", "-i", str(cached), "--list"))["_meta"]["hostvars"]
+    assert "annex-1" not in first
+    cached.write_text(base)
+    second = json.loads(run("ansible-inventory", "-i", str(cached), "--list"))["_meta"]["hostvars"]
+    assert len([name for name in second if name.startswith("twin")]) == 2
 
 
 def test_a_second_bring_up_changes_nothing(federation):
