@@ -1,0 +1,137 @@
+"""What an operator and a project expect of the cloud's DNS, asked with real DNS traffic from
+this machine to the two servers (dnspython), plus a look at the hosts."""
+
+import os
+import pathlib
+import re
+import subprocess
+import time
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.tsig
+import dns.tsigkeyring
+import dns.update
+import dns.xfr
+import dns.zone
+import pytest
+
+ZONE = "cloud.test"
+PRIMARY, SECONDARY = "10.99.22.10", "10.99.23.10"
+SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets/dns"
+SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+testinfra_hosts = ["infn-mol-dns-ns1", "infn-mol-dns-ns2"]
+
+
+def key(name):
+    """A keyring with one of the keys the role fetched to the controller."""
+    text = (SECRETS / f"{name}.key").read_text()
+    algorithm = re.search(r"algorithm\s+([\w-]+);", text).group(1)
+    secret = re.search(r'secret\s+"([^"]+)";', text).group(1)
+    return dns.tsigkeyring.from_text({name: (algorithm, secret)}), name
+
+
+def query(server, name, rdtype="A", recursive=False):
+    message = dns.message.make_query(name, rdtype)
+    if not recursive:
+        message.flags &= ~dns.flags.RD
+    return dns.query.udp(message, server, timeout=3)
+
+
+def update(name, rdtype, value, keyname=None, zone=ZONE):
+    message = dns.update.UpdateMessage(zone, keyring=key(keyname)[0] if keyname else None, keyname=keyname)
+    message.replace(name, 60, rdtype, value)
+    return dns.query.tcp(message, PRIMARY, timeout=5).rcode()
+
+
+def answer(response):
+    return sorted(rr.to_text() for rrset in response.answer for rr in rrset)
+
+
+def test_both_servers_answer_for_the_zone_with_its_seed():
+    for server in (PRIMARY, SECONDARY):
+        soa = query(server, ZONE, "SOA")
+        assert soa.rcode() == dns.rcode.NOERROR
+        assert soa.flags & dns.flags.AA, server
+        assert answer(query(server, f"www.{ZONE}")) == ["10.99.22.81"]
+        assert answer(query(server, f"jupyter-42.paas.{ZONE}")) == ["10.99.22.80"]  # the PaaS wildcard
+        assert answer(query(server, f"ns2.{ZONE}")) == [SECONDARY]
+
+
+def test_a_project_updates_its_subdomain_and_the_secondary_follows():
+    value = f"10.99.22.{int(time.time()) % 200 + 20}"
+    assert update(f"web.cms.{ZONE}.", "A", value, "cms-cloud-test") == dns.rcode.NOERROR
+    assert answer(query(PRIMARY, f"web.cms.{ZONE}")) == [value]
+    deadline = time.monotonic() + 5
+    while answer(query(SECONDARY, f"web.cms.{ZONE}")) != [value]:
+        assert time.monotonic() < deadline, "the secondary did not follow within 5 s"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("name", [f"x.atlas.{ZONE}.", f"{ZONE}.", f"www.{ZONE}."])
+def test_a_project_key_cannot_touch_other_names(name):
+    assert update(name, "TXT", '"hijack"', "cms-cloud-test") == dns.rcode.REFUSED
+
+
+def test_unsigned_update_is_refused():
+    assert update(f"web.cms.{ZONE}.", "A", "10.99.22.99") == dns.rcode.REFUSED
+
+
+def test_the_admin_key_manages_the_whole_zone():
+    assert update(f"portal.{ZONE}.", "A", "10.99.22.82", "cloud-test-admin") == dns.rcode.NOERROR
+
+
+def test_zone_transfer_only_with_the_transfer_key():
+    with pytest.raises(dns.xfr.TransferError):
+        dns.zone.from_xfr(dns.query.xfr(PRIMARY, ZONE, timeout=5))
+    keyring, keyname = key("cloud-test-transfer")
+    zone = dns.zone.from_xfr(dns.query.xfr(PRIMARY, ZONE, keyring=keyring, keyname=keyname, timeout=5))
+    assert "www" in [name.to_text() for name in zone.nodes]
+
+
+def test_no_recursion_for_outside_names():
+    for server in (PRIMARY, SECONDARY):
+        assert query(server, "example.org", recursive=True).rcode() == dns.rcode.REFUSED
+
+
+def test_keys_kept_private_on_the_controller():
+    assert SECRETS.stat().st_mode & 0o777 == 0o700
+    names = sorted(path.name for path in SECRETS.iterdir())
+    assert names == sorted(
+        f"{name}.key" for name in ("cloud-test-transfer", "cloud-test-admin", "cms-cloud-test", "atlas-cloud-test")
+    )
+    assert all(path.stat().st_mode & 0o777 == 0o600 for path in SECRETS.iterdir())
+
+
+def test_named_runs_and_logs_to_syslog(host):
+    assert host.service("named").is_running
+    assert host.service("named").is_enabled
+    config = host.file("/etc/bind/named.conf.options")
+    assert config.contains("recursion no;")
+    assert config.contains("syslog daemon;")
+
+
+def test_rerun_changes_nothing_and_never_shows_a_secret():
+    """A verbose converge (-vvv) must change nothing and print no TSIG secret."""
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.environ["MOLECULE_PROJECT_DIRECTORY"] + "/build/collections"
+    result = subprocess.run(
+        [
+            "ansible-playbook",
+            "-vvv",
+            "-i",
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            str(SCENARIO / "converge.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"changed=0\s", result.stdout.split("PLAY RECAP")[1])
+    for path in SECRETS.iterdir():
+        secret = re.search(r'secret\s+"([^"]+)";', path.read_text()).group(1)
+        assert secret not in result.stdout + result.stderr, path.name
