@@ -1,11 +1,13 @@
 """What an operator and a project expect of the cloud's DNS, asked with real DNS traffic from
 this machine to the two servers (dnspython), plus a look at the hosts."""
 
+import json
 import os
 import pathlib
 import re
 import subprocess
 import time
+import uuid
 
 import dns.flags
 import dns.message
@@ -135,3 +137,87 @@ def test_rerun_changes_nothing_and_never_shows_a_secret():
     for path in SECRETS.iterdir():
         secret = re.search(r'secret\s+"([^"]+)";', path.read_text()).group(1)
         assert secret not in result.stdout + result.stderr, path.name
+
+
+def dns_record(tmp_path, records, check=False, verbose=False, **key):
+    """Runs infn.cloud.dns_record once from a playbook; returns (its result, the run's output)."""
+    result_file = tmp_path / "result.json"
+    task = {"server": PRIMARY, "zone": ZONE, "records": records, **key}
+    playbook = tmp_path / "records.yml"
+    playbook.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {"infn.cloud.dns_record": task, "register": "out", "ignore_errors": True},
+                        {
+                            "ansible.builtin.copy": {"content": "{{ out | to_json }}", "dest": str(result_file)},
+                            "check_mode": False,
+                        },
+                    ],
+                }
+            ]
+        )
+    )
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.environ["MOLECULE_PROJECT_DIRECTORY"] + "/build/collections"
+    command = ["ansible-playbook", str(playbook), *(["--check"] if check else []), *(["-vvv"] if verbose else [])]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return json.loads(result_file.read_text()), run.stdout + run.stderr
+
+
+ADMIN = {"key_file": str(SECRETS / "cloud-test-admin.key")}
+RUN = uuid.uuid4().hex[:6]  # names of this run: verify may run again on the same servers
+
+
+def test_dns_record_batch_is_idempotent_and_served(tmp_path):
+    records = [
+        {"name": f"batch-1-{RUN}", "values": ["10.99.22.111"]},
+        {"name": f"batch-2-{RUN}", "values": ["10.99.22.112", "10.99.22.113"], "ttl": 60},
+        {"name": f"batch-txt-{RUN}", "type": "TXT", "values": ['"hello world"']},
+    ]
+    first, _output = dns_record(tmp_path, records, **ADMIN)
+    assert first["changed"] is True
+    assert answer(query(PRIMARY, f"batch-2-{RUN}.{ZONE}")) == ["10.99.22.112", "10.99.22.113"]
+    again, _output = dns_record(tmp_path, records, **ADMIN)
+    assert again["changed"] is False
+    assert [record["changed"] for record in again["records"]] == [False, False, False]
+
+
+def test_dns_record_check_mode_sends_nothing(tmp_path):
+    result, _output = dns_record(
+        tmp_path, [{"name": f"would-be-{RUN}", "values": ["10.99.22.120"]}], check=True, **ADMIN
+    )
+    assert result["changed"] is True
+    assert query(PRIMARY, f"would-be-{RUN}.{ZONE}").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_dns_record_changes_values_and_removes(tmp_path):
+    dns_record(tmp_path, [{"name": f"moving-{RUN}", "values": ["10.99.22.130"]}], **ADMIN)
+    moved, _output = dns_record(tmp_path, [{"name": f"moving-{RUN}", "values": ["10.99.22.131"]}], **ADMIN)
+    assert "records" in moved, moved
+    (record,) = moved["records"]
+    assert (record["before"]["values"], record["after"]["values"]) == (["10.99.22.130"], ["10.99.22.131"])
+    removed, _output = dns_record(tmp_path, [{"name": f"moving-{RUN}", "state": "absent"}], **ADMIN)
+    assert removed["changed"] is True
+    assert query(PRIMARY, f"moving-{RUN}.{ZONE}").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_dns_record_names_the_records_and_key_when_refused(tmp_path):
+    cms = {"key_file": str(SECRETS / "cms-cloud-test.key")}
+    result, _output = dns_record(tmp_path, [{"name": "x.atlas", "values": ["10.99.22.5"]}], **cms)
+    assert result["failed"] is True
+    assert result["msg"] == (
+        f"{PRIMARY} refused the update of x.atlas.{ZONE}. A with key 'cms-cloud-test': the key may not change these names"
+    )
+
+
+def test_dns_record_wrong_secret_is_a_clear_failure_and_never_printed(tmp_path):
+    wrong = {"key_name": "cloud-test-admin", "key_secret": "d3Jvbmctc2VjcmV0LXZhbHVl"}
+    result, output = dns_record(tmp_path, [{"name": "x", "values": ["10.99.22.5"]}], verbose=True, **wrong)
+    assert result["failed"] is True
+    assert "key 'cloud-test-admin'" in result["msg"]
+    assert "d3Jvbmctc2VjcmV0LXZhbHVl" not in output

@@ -43,7 +43,12 @@ def test_description_keys_left_to_the_plugin_are_its_options(ansible_env):
 
 @pytest.mark.parametrize(
     ("kind", "name"),
-    [("module", "federation_info"), ("module", "site_info"), ("filter", "podman_site_layout")],
+    [
+        ("module", "federation_info"),
+        ("module", "site_info"),
+        ("module", "dns_record"),
+        ("filter", "podman_site_layout"),
+    ],
 )
 def test_plugins_render_in_ansible_doc(kind, name, ansible_env):
     assert "EXAMPLES" in ansible_doc(ansible_env, kind, name)
