@@ -78,6 +78,8 @@ demo-clean: ## remove the demo's containers, volumes and networks
 
 bench: venv collection ## benchmarks (ratios against a baseline measured in the same run)
 	python bench/inventory/run.py
+	bash tests/testbed/setup.sh test
+	python bench/dns_bulk/run.py
 
 build: venv ## build the collection tarball (infn-cloud-<version>.tar.gz)
 	ansible-galaxy collection build --force .

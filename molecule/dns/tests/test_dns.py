@@ -13,6 +13,7 @@ import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdatatype
 import dns.tsig
 import dns.tsigkeyring
 import dns.update
@@ -60,6 +61,21 @@ def test_both_servers_answer_for_the_zone_with_its_seed():
         assert answer(query(server, f"www.{ZONE}")) == ["10.99.22.81"]
         assert answer(query(server, f"jupyter-42.paas.{ZONE}")) == ["10.99.22.80"]  # the PaaS wildcard
         assert answer(query(server, f"ns2.{ZONE}")) == [SECONDARY]
+
+
+def test_zone_is_signed_on_both_servers():
+    for server in (PRIMARY, SECONDARY):
+        deadline = time.monotonic() + 30  # BIND signs the zone shortly after loading it
+        while True:
+            keys = query(server, ZONE, "DNSKEY")
+            if keys.answer or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert keys.answer, f"no DNSKEY at {server}"
+        signed = dns.message.make_query(f"www.{ZONE}", "A", want_dnssec=True)
+        signed.flags &= ~dns.flags.RD
+        response = dns.query.udp(signed, server, timeout=3)
+        assert any(rrset.rdtype == dns.rdatatype.RRSIG for rrset in response.answer), server
 
 
 def test_a_project_updates_its_subdomain_and_the_secondary_follows():
@@ -221,3 +237,24 @@ def test_dns_record_wrong_secret_is_a_clear_failure_and_never_printed(tmp_path):
     assert result["failed"] is True
     assert "key 'cloud-test-admin'" in result["msg"]
     assert "d3Jvbmctc2VjcmV0LXZhbHVl" not in output
+
+
+def test_dig_across_sites(host):
+    """Each server's own dig (bind9-dnsutils) asks the other site's server."""
+    other = SECONDARY if host.backend.get_hostname() == "infn-mol-dns-ns1" else PRIMARY
+    assert host.check_output(f"dig +short +norec @{other} www.{ZONE} A") == "10.99.22.81"
+
+
+def test_nsupdate_with_a_project_key(host):
+    """BIND's own nsupdate, with the project key as the role installed it on the primary."""
+    if host.backend.get_hostname() != "infn-mol-dns-ns1":
+        pytest.skip("the keys of the projects live on the primary")
+    name = f"nsupdate-{RUN}.cms.{ZONE}"
+    commands = f"server {PRIMARY}\\nupdate add {name} 60 A 10.99.22.77\\nsend\\n"
+    host.check_output(f"printf '{commands}' | nsupdate -k /etc/bind/keys/cms-cloud-test.key")
+    assert host.check_output(f"dig +short +norec @{PRIMARY} {name} A") == "10.99.22.77"
+    refused = host.run(
+        f"printf 'server {PRIMARY}\\nupdate add x.atlas.{ZONE} 60 A 10.99.22.78\\nsend\\n'"
+        " | nsupdate -k /etc/bind/keys/cms-cloud-test.key"
+    )
+    assert refused.rc != 0 and "REFUSED" in refused.stdout + refused.stderr

@@ -82,3 +82,16 @@ def test_diff_lists_only_changed_records():
     )
     assert before == "a.cloud.test. 300 IN A 192.0.2.1\n"
     assert after == "a.cloud.test. 60 IN A 192.0.2.2\n"
+
+
+def test_a_silent_server_is_a_timeout_naming_the_record():
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))  # accepts (backlog), never answers
+    try:
+        updater = Updater("127.0.0.1", server.getsockname()[1], 1)
+        records = updater.records([spec("www")], "cloud.test")
+        with pytest.raises(DnsError, match=r"no answer from 127.0.0.1:\d+ within 1s \(query of www.cloud.test. A\)"):
+            updater.read(records)
+    finally:
+        server.close()
