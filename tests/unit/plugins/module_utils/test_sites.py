@@ -25,11 +25,19 @@ def test_a_hanging_site_costs_only_its_own_timeout():
     assert elapsed < 10  # the hanging call alone would take 30 s
 
 
-def test_sites_run_side_by_side():
-    # Each site waits for all the others: this only completes if all eight run at once.
-    everyone = threading.Barrier(8, timeout=10)
-    results = query_sites([(f"site{i}", 20, everyone.wait) for i in range(8)])
-    assert all(result.ok for result in results.values()), results
+def test_sites_run_side_by_side(tmp_path):
+    # Each site waits until all eight have started: this only completes if they run at once.
+    def job(index):
+        (tmp_path / str(index)).touch()
+        deadline = time.monotonic() + 10
+        while len(list(tmp_path.iterdir())) < 8:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the other sites never started")
+            time.sleep(0.05)
+        return index
+
+    results = query_sites([(f"site{i}", 20, lambda i=i: job(i)) for i in range(8)])
+    assert {name: result.value for name, result in results.items()} == {f"site{i}": i for i in range(8)}
 
 
 def test_errors_are_per_site():
@@ -45,18 +53,21 @@ def test_errors_are_per_site():
     assert results["fine"].ok
 
 
-def test_max_workers_bounds_concurrency():
-    running, peak, lock = [0], [0], threading.Lock()
+def test_max_workers_bounds_concurrency(tmp_path):
+    def job(index):
+        marker = tmp_path / str(index)
+        marker.touch()
+        time.sleep(0.3)
+        running = len(list(tmp_path.iterdir()))
+        marker.unlink()
+        return running
 
-    def job():
-        with lock:
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.1)
-        with lock:
-            running[0] -= 1
-        return True
+    results = query_sites([(f"s{i}", 10, lambda i=i: job(i)) for i in range(6)], max_workers=2)
+    assert max(result.value for result in results.values()) == 2
 
-    results = query_sites([(f"s{i}", 5, job) for i in range(6)], max_workers=2)
-    assert peak[0] == 2
-    assert len(results) == 6
+
+def test_a_hung_site_is_killed_not_left_behind():
+    started = time.monotonic()
+    results = query_sites([("hangs", 0.5, lambda: time.sleep(60))])
+    assert results["hangs"].error == "no answer within 0.5s"
+    assert time.monotonic() - started < 10
