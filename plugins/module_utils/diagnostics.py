@@ -52,15 +52,6 @@ class Problems:
     def add(self, mark: Mark, path: str, message: str) -> None:
         self._problems.append(Problem(mark, path, message))
 
-    def extend(self, problems: list[Problem]) -> None:
-        self._problems.extend(problems)
-
-    def __len__(self) -> int:
-        return len(self._problems)
-
-    def __iter__(self):
-        return iter(self._problems)
-
     def raise_if_any(self) -> None:
         if self._problems:
             raise DescriptionError(self._problems)

@@ -48,8 +48,8 @@ class Spec:
     def check(self, value, path: str, mark: Mark, problems: Problems):
         raise NotImplementedError
 
-    def wrong(self, value, path: str, mark: Mark, problems: Problems):
-        problems.add(mark, path, f"expected {self.expected}, got {describe(value)}")
+    def wrong(self, value, path: str, mark: Mark, problems: Problems, hint: str = ""):
+        problems.add(mark, path, f"expected {self.expected}, got {describe(value)}{hint}")
         return INVALID
 
 
@@ -69,42 +69,33 @@ class Str(Spec):
         if not isinstance(value, str):
             return self.wrong(value, path, mark, problems)
         if self.choices and value not in self.choices:
-            problems.add(
-                mark,
-                path,
-                f"expected one of {', '.join(self.choices)}, got {value!r}{did_you_mean(value, self.choices)}",
-            )
-            return INVALID
+            return self.wrong(value, path, mark, problems, hint=did_you_mean(value, self.choices))
         if self.pattern and not self.pattern.fullmatch(value):
             problems.add(mark, path, f"{value!r} is not {self.pattern_help or 'valid'}")
             return INVALID
         return value
 
 
-class Int(Spec):
-    def __init__(self, minimum: int | None = None):
-        self.minimum = minimum
-        self.expected = "an integer" if minimum is None else f"an integer >= {minimum}"
-
-    def check(self, value, path, mark, problems):
-        if isinstance(value, bool) or not isinstance(value, int):
-            return self.wrong(value, path, mark, problems)
-        if self.minimum is not None and value < self.minimum:
-            return self.wrong(value, path, mark, problems)
-        return value
-
-
 class Number(Spec):
+    kinds: tuple = (int, float)
+    noun = "a number"
+
     def __init__(self, minimum: float | None = None):
         self.minimum = minimum
-        self.expected = "a number" if minimum is None else f"a number >= {minimum}"
+        self.expected = self.noun if minimum is None else f"{self.noun} >= {minimum}"
 
     def check(self, value, path, mark, problems):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # YAML's true/false are ints to Python, never numbers to an operator.
+        if isinstance(value, bool) or not isinstance(value, self.kinds):
             return self.wrong(value, path, mark, problems)
         if self.minimum is not None and value < self.minimum:
             return self.wrong(value, path, mark, problems)
         return value
+
+
+class Int(Number):
+    kinds = (int,)
+    noun = "an integer"
 
 
 class Bool(Spec):

@@ -71,3 +71,11 @@ def wait_until(what, check, timeout=180, interval=2):
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not within {timeout}s")
         time.sleep(interval)
+
+
+def demo_connection(clouds_yaml):
+    """An openstacksdk connection as the demo project, from the site's clouds.yaml only."""
+    import openstack  # the callers skip their tests when openstacksdk is missing
+
+    config = openstack.config.OpenStackConfig(config_files=[str(clouds_yaml)], vendor_files=[], load_envvars=False)
+    return openstack.connection.Connection(config=config.get_one(cloud="infn-os-demo"))

@@ -9,9 +9,9 @@ import uuid
 import pytest
 
 from tests.common import ansible_environment, plain
-from tests.integration.openstack_site import openstack_cloud, wait_until
+from tests.integration.openstack_site import demo_connection, openstack_cloud, wait_until
 
-openstack = pytest.importorskip("openstack", reason="openstacksdk is not installed (requirements.txt)")
+pytest.importorskip("openstack", reason="openstacksdk is not installed (requirements.txt)")
 
 DESCRIPTION = """\
 plugin: infn.cloud.federation
@@ -35,8 +35,7 @@ sites:
 def site():
     """Two servers in the demo project: one with a floating IP, both with service roles."""
     clouds_yaml = openstack_cloud()
-    config = openstack.config.OpenStackConfig(config_files=[str(clouds_yaml)], vendor_files=[], load_envvars=False)
-    conn = openstack.connection.Connection(config=config.get_one(cloud="infn-os-demo"))
+    conn = demo_connection(clouds_yaml)
     suffix = uuid.uuid4().hex[:6]
     image = conn.image.find_image("tiny", ignore_missing=False)
     flavor = conn.compute.find_flavor("m1.tiny", ignore_missing=False)

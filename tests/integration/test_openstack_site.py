@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from tests.integration.openstack_site import openstack_cloud, wait_until
+from tests.integration.openstack_site import demo_connection, openstack_cloud, wait_until
 
-openstack = pytest.importorskip("openstack", reason="openstacksdk is not installed (requirements.txt)")
+pytest.importorskip("openstack", reason="openstacksdk is not installed (requirements.txt)")
 
 PRIVATE_SUBNET = ipaddress.ip_network("10.99.32.0/24")
 PUBLIC_SUBNET = ipaddress.ip_network("10.99.31.0/24")
@@ -26,8 +26,7 @@ def clouds_yaml():
 @pytest.fixture
 def demo(clouds_yaml):
     """An openstacksdk connection as the demo project, from the site's clouds.yaml only."""
-    config = openstack.config.OpenStackConfig(config_files=[str(clouds_yaml)], vendor_files=[], load_envvars=False)
-    conn = openstack.connection.Connection(config=config.get_one(cloud="infn-os-demo"))
+    conn = demo_connection(clouds_yaml)
     yield conn
     conn.close()
 
