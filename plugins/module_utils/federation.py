@@ -56,10 +56,10 @@ def _names(pattern_help):
 
 QUOTAS = Record(
     {
-        "cores": Field(Int(minimum=0), description="vCPUs"),
-        "ram_gb": Field(Number(minimum=0), description="RAM in GiB"),
+        "cores": Field(Int(minimum=0)),  # vCPUs
+        "ram_gb": Field(Number(minimum=0)),  # RAM in GiB
         "instances": Field(Int(minimum=0)),
-        "volume_gb": Field(Number(minimum=0), description="block storage in GiB"),
+        "volume_gb": Field(Number(minimum=0)),  # block storage in GiB
         "public_ips": Field(Int(minimum=0)),
         "gpus": Field(Int(minimum=0)),
     }
@@ -90,7 +90,7 @@ HOST = Record(
     {
         "name": Field(Str(pattern=HOSTNAME, pattern_help="a valid hostname"), required=True),
         "address": Field(Str()),
-        "container": Field(Str(), description="podman sites: the container's name"),
+        "container": Field(Str()),  # podman sites: the container's name
         "roles": Field(ListOf(Str(pattern=ROLE, pattern_help="a role name"), unique=True), default=[]),
         "region": Field(Str()),
         "zone": Field(Str()),
@@ -113,7 +113,7 @@ SITE = Record(
         "coupling": Field(Str(choices=("backbone", "federated")), default="federated"),
         "provider": Field(Str(choices=sorted(PROVIDERS)), required=True),
         "regions": Field(ListOf(Str(pattern=REGION, pattern_help="a region name"), unique=True), default=[]),
-        "cloud": Field(Str(), description="clouds.yaml cloud name (openstack)"),
+        "cloud": Field(Str()),  # clouds.yaml cloud name (openstack)
         "timeout": Field(Number(minimum=1), default=30),
         "fail_on_errors": Field(Bool(), default=False),
         "discover": Field(Bool(), default=True),

@@ -159,7 +159,6 @@ class Field:
     spec: Spec
     required: bool = False
     default: object = None
-    description: str = ""
 
 
 @dataclass
