@@ -10,7 +10,7 @@ from tests.common import REPO, ansible_environment
 from tests.integration.podman import names, podman
 
 DEMO_PREFIX = "infn-demo-"
-HOSTS = {"cnaf-1": "10.99.10.10", "cnaf-2": "10.99.10.11", "bari-1": "10.99.11.10"}
+HOSTS = {"cnaf-1": "10.99.10.10", "cnaf-2": "10.99.10.11", "cnaf-3": "10.99.10.12", "bari-1": "10.99.11.10"}
 
 
 def make(target):

@@ -6,6 +6,8 @@ TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$TESTBED_DIR/containers.conf}
 TESTBED_PREFIX=infn-
 TESTBED_LABEL=infn.cloud.testbed
+# Every network of the project (docs/testbed.md has the plan).
+TESTBED_RANGE=10.99.0.0/16
 TESTBED_BASE_IMAGE=${TESTBED_BASE_IMAGE:-localhost/infn-cloud-debian-systemd:bookworm}
 
 # One clear line on stderr, then exit: the scripts never end on a shell trace.

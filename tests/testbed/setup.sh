@@ -18,6 +18,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 step "podman info (is podman usable?)" podman info
+
+# Podman masquerades traffic between its networks, so a host on one site would see a peer of
+# another site as that network's gateway. Sites of a federation route to each other without
+# NAT, and address-based rules (Swift's rsync `hosts allow`) depend on it: traffic between the
+# project's networks keeps its addresses. Runtime state only, re-applied on every run.
+if ! iptables -t nat -C POSTROUTING -s "$TESTBED_RANGE" -d "$TESTBED_RANGE" -j RETURN 2>/dev/null; then
+  step "iptables: no NAT inside $TESTBED_RANGE" iptables -t nat -I POSTROUTING 1 -s "$TESTBED_RANGE" -d "$TESTBED_RANGE" -j RETURN
+fi
 bash "$TESTBED_DIR/build-base-image.sh"
 
 # The proof that containers can run here, with the options every test host uses.

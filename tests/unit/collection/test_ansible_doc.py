@@ -47,7 +47,9 @@ def test_description_keys_left_to_the_plugin_are_its_options(ansible_env):
         ("module", "federation_info"),
         ("module", "site_info"),
         ("module", "dns_record"),
+        ("module", "swift_ring"),
         ("filter", "podman_site_layout"),
+        ("filter", "swift_rings"),
     ],
 )
 def test_plugins_render_in_ansible_doc(kind, name, ansible_env):
