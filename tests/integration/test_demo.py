@@ -5,6 +5,7 @@ import re
 import subprocess
 
 import pytest
+import swiftclient
 
 from tests.common import REPO, ansible_environment
 from tests.integration.podman import names, podman
@@ -62,6 +63,18 @@ def test_demo_hosts_reach_each_other_across_sites(demo):
             resolved = podman("exec", container, "getent", "hosts", f"{peer}.cloud.local.test").stdout.split()
             assert resolved[0] == address, (host, peer)
         podman("exec", container, "ping", "-c", "1", "-W", "3", "bari-1")
+
+
+def test_demo_object_storage_serves_through_both_proxies(demo):
+    key = (REPO / "inventories/local.secrets/swift/tempauth/admin_admin").read_text().split()[0]
+
+    def swift(proxy):
+        url = f"http://{HOSTS[proxy]}:8080/auth/v1.0"
+        return swiftclient.Connection(authurl=url, user="admin:admin", key=key, auth_version="1", retries=0)
+
+    swift("cnaf-1").put_container("demo")
+    swift("cnaf-1").put_object("demo", "hello.txt", b"hello from CNAF")
+    assert swift("bari-1").get_object("demo", "hello.txt")[1] == b"hello from CNAF"
 
 
 def test_second_demo_is_a_no_op(demo):
