@@ -2,6 +2,8 @@
 `make demo-clean` leaves nothing of it behind."""
 
 import re
+import smtplib
+import ssl
 import subprocess
 
 import pytest
@@ -75,6 +77,18 @@ def test_demo_object_storage_serves_through_both_proxies(demo):
     swift("cnaf-1").put_container("demo")
     swift("cnaf-1").put_object("demo", "hello.txt", b"hello from CNAF")
     assert swift("bari-1").get_object("demo", "hello.txt")[1] == b"hello from CNAF"
+
+
+def test_demo_mail_relay_accepts_authenticated_submission(demo):
+    login = "jobs@cloud.local.test"
+    password = (REPO / f"inventories/local.secrets/smtp_relay/accounts/{login}").read_text().split()[0]
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the demo's certificate is self-signed
+    with smtplib.SMTP(HOSTS["cnaf-2"], 587, timeout=20) as smtp:
+        smtp.starttls(context=context)
+        smtp.login(login, password)
+        refused = smtp.sendmail(login, ["someone@example.invalid"], b"Subject: demo\r\n\r\nhello\r\n")
+    assert refused == {}
 
 
 def test_second_demo_is_a_no_op(demo):

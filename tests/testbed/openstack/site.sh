@@ -140,8 +140,11 @@ except Exception as exc:
     print(f"probe failed: {one_line(exc)}")
 PYTHON
 
+# Podman's word alone is not enough: a container whose processes died under it (seen once on a
+# busy machine) stays "running" in podman's state, and only an exec tells.
 running() {
-  [ "$(podman container inspect --format '{{.State.Running}}' "$NAME" 2>/dev/null)" = true ]
+  [ "$(podman container inspect --format '{{.State.Running}}' "$NAME" 2>/dev/null)" = true ] &&
+    podman exec "$NAME" true >/dev/null 2>&1
 }
 
 # One line: "ready" or what is not ready.

@@ -1,0 +1,264 @@
+"""What a cloud service and an operator expect of the mail relay, asked with real SMTP from this
+machine (smtplib and swaks) and checked where the mail lands: the sink's Maildir, the relay's
+journal, the controller's secrets folder."""
+
+import os
+import pathlib
+import re
+import smtplib
+import ssl
+import subprocess
+import time
+import uuid
+
+import pytest
+
+RELAY, SINK = "infn-mol-smtp-relay", "infn-mol-smtp-sink"
+ADDRESS = "10.99.27.10"
+HOSTNAME = "infn-mol-smtp-relay.cloud.example.test"
+# The machine's address on the sink's network: a client of its own for the rate limit, whose
+# counter the other tests (from 10.99.27.1) do not touch.
+OTHER_CLIENT = "10.99.28.1"
+RATE_LIMIT, RATE_TIME_UNIT = 20, 60
+OUTSIDE = "someone@outside.example.invalid"
+JOBS, PORTAL, GIVEN = "jobs@cloud.example.test", "portal@cloud.example.test", "given@cloud.example.test"
+GIVEN_PASSWORD = "given-password-of-the-scenario"
+RELAYHOST_PASSWORD = "sink-password-of-the-scenario"
+SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+
+
+def podman_exec(host, *command, check=True):
+    return subprocess.run(["podman", "exec", host, *command], capture_output=True, text=True, check=check)
+
+
+def password(login):
+    return (SECRETS / "smtp_relay/accounts" / login).read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def tls():
+    """A client context that trusts only the certificate the role installed on the relay.
+
+    Clients here connect by address, so the name is checked by test_the_certificate_names_the_relay.
+    """
+    certificate = podman_exec(RELAY, "cat", "/etc/postfix/tls/smtp_relay.crt").stdout
+    context = ssl.create_default_context(cadata=certificate)
+    context.check_hostname = False
+    return context
+
+
+def submission(tls, port=587, source=None):
+    """A connection to the relay's submission port, under TLS, not yet authenticated."""
+    source_address = (source, 0) if source else None
+    if port == 465:
+        client = smtplib.SMTP_SSL(ADDRESS, 465, context=tls, timeout=20)
+    else:
+        client = smtplib.SMTP(ADDRESS, port, timeout=20, source_address=source_address)
+        client.starttls(context=tls)
+    client.ehlo("client.cloud.example.test")
+    return client
+
+
+def message(sender, subject):
+    return f"From: {sender}\r\nTo: {OUTSIDE}\r\nSubject: {subject}\r\n\r\nJob finished.\r\n"
+
+
+def delivered(token, timeout=30):
+    """The sink's stored message carrying token, polled for up to timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = podman_exec(SINK, "grep", "-rlF", token, "/srv/sink/new", check=False)
+        if found.returncode == 0:
+            return podman_exec(SINK, "cat", found.stdout.split()[0]).stdout
+        time.sleep(0.5)
+    log = podman_exec(RELAY, "journalctl", "--no-pager", "-n", "20", "SYSLOG_FACILITY=2", check=False).stdout
+    pytest.fail(f"{token} not in the sink after {timeout} s; the relay's mail log:\n{log}")
+
+
+def token():
+    return f"notice-{uuid.uuid4().hex}"
+
+
+def test_authenticated_submission_with_starttls_reaches_the_sink(tls):
+    subject = token()
+    with submission(tls) as client:
+        client.login(JOBS, password(JOBS))
+        assert client.sendmail(JOBS, [OUTSIDE], message(JOBS, subject)) == {}
+    stored = delivered(subject)
+    # Relayed through the sink, which takes mail only with the relayhost credentials.
+    assert f"X-MailFrom: {JOBS}" in stored
+    assert f"X-RcptTo: {OUTSIDE}" in stored
+    assert re.search(r"with ESMTPSA", stored), "the relay did not record an authenticated TLS submission"
+
+
+def test_implicit_tls_on_465_and_a_second_sender_of_the_login(tls):
+    subject = token()
+    with submission(tls, port=465) as client:
+        assert "auth" in client.esmtp_features
+        client.login(JOBS, password(JOBS))
+        client.sendmail("noreply@cloud.example.test", [OUTSIDE], message("noreply@cloud.example.test", subject))
+    assert "X-MailFrom: noreply@cloud.example.test" in delivered(subject)
+
+
+@pytest.mark.parametrize("port", [587, 465])
+def test_swaks_with_a_given_password(port):
+    subject = token()
+    tls = ["--tls"] if port == 587 else ["--tls-on-connect"]
+    run = subprocess.run(
+        ["swaks", "--server", ADDRESS, "--port", str(port), *tls, "--auth", "PLAIN", "--auth-user", GIVEN,
+         "--auth-password", GIVEN_PASSWORD, "--from", GIVEN, "--to", OUTSIDE, "--header", f"Subject: {subject}",
+         "--timeout", "20"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "235 2.7.0 Authentication successful" in run.stdout
+    delivered(subject)
+
+
+@pytest.mark.parametrize("port", [587, 465])
+def test_the_certificate_names_the_relay(tls, port):
+    with submission(tls, port=port) as client:
+        assert client.sock.getpeercert()["subjectAltName"] == (("DNS", HOSTNAME),)
+        assert client.sock.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_no_auth_before_starttls():
+    with smtplib.SMTP(ADDRESS, 587, timeout=20) as client:
+        client.ehlo("client.cloud.example.test")
+        assert "starttls" in client.esmtp_features
+        assert "auth" not in client.esmtp_features
+        code, reply = client.docmd("AUTH", "PLAIN AGpvYnNAY2xvdWQuZXhhbXBsZS50ZXN0AHdyb25n")
+        assert code == 530, reply
+        code, reply = client.docmd("MAIL", f"FROM:<{JOBS}>")
+        assert code == 530 and b"STARTTLS" in reply
+
+
+def test_port_25_never_offers_auth(tls):
+    with smtplib.SMTP(ADDRESS, 25, timeout=20) as client:
+        client.starttls(context=tls)
+        client.ehlo("client.cloud.example.test")
+        assert "auth" not in client.esmtp_features
+
+
+@pytest.mark.parametrize("recipient", [OUTSIDE, "postmaster@cloud.example.test"])
+def test_port_25_relays_for_nobody(tls, recipient):
+    with smtplib.SMTP(ADDRESS, 25, timeout=20) as client:
+        client.starttls(context=tls)
+        client.ehlo("client.cloud.example.test")
+        client.mail(JOBS)
+        code, reply = client.rcpt(recipient)
+        assert code == 554 and b"Relay access denied" in reply, (code, reply)
+
+
+def test_submission_without_auth_relays_nothing(tls):
+    with submission(tls) as client:
+        client.mail(JOBS)
+        code, reply = client.rcpt(OUTSIDE)
+        assert code == 554, (code, reply)
+
+
+@pytest.mark.parametrize("sender", [PORTAL, "someone@cloud.example.test", OUTSIDE])
+def test_a_login_cannot_use_senders_not_its_own(tls, sender):
+    with submission(tls) as client:
+        client.login(JOBS, password(JOBS))
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            client.sendmail(sender, [OUTSIDE], message(sender, token()))
+    code, reply = refused.value.recipients[OUTSIDE]
+    assert code == 553 and b"not owned by user" in reply, (code, reply)
+
+
+def test_exceeding_the_rate_limit_is_deferred(tls):
+    """Up to the limit per time unit the relay takes mail from a client; then it defers (4xx)."""
+
+    def replies():
+        """The reply codes to MAIL FROM, up to the first that is not 250 (one past the limit at most)."""
+        codes = []
+        with submission(tls, source=OTHER_CLIENT) as client:
+            client.login(PORTAL, password(PORTAL))
+            while len(codes) <= RATE_LIMIT and (not codes or codes[-1] == 250):
+                codes.append(client.mail(PORTAL)[0])
+                client.rset()
+        return codes
+
+    codes = replies()
+    if codes[0] != 250:  # a run of this test within the last time unit: let its window close
+        time.sleep(RATE_TIME_UNIT + 1)
+        codes = replies()
+    assert codes == [250] * RATE_LIMIT + [450]
+
+
+def test_secrets_kept_private_on_the_controller():
+    folder = SECRETS / "smtp_relay"
+    for path in (SECRETS, folder, folder / "accounts"):
+        assert path.stat().st_mode & 0o777 == 0o700, path
+    # Generated for the accounts without a password; the given one is not written anywhere.
+    assert sorted(path.name for path in (folder / "accounts").iterdir()) == [JOBS, PORTAL]
+    for path in [*(folder / "accounts").iterdir(), folder / "salt_seed"]:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+        assert re.fullmatch(r"[A-Za-z0-9]{32}", path.read_text().strip()), path
+
+
+def test_the_relay_keeps_only_hashes():
+    listing = podman_exec(
+        RELAY, "stat", "-c", "%n %U:%G %a", "/etc/dovecot/smtp_relay.passwd", "/etc/postfix/sasl_passwd",
+        "/etc/postfix/tls/smtp_relay.key",
+    ).stdout.splitlines()  # fmt: skip
+    assert listing == [
+        "/etc/dovecot/smtp_relay.passwd root:dovecot 640",
+        "/etc/postfix/sasl_passwd root:root 600",
+        "/etc/postfix/tls/smtp_relay.key root:root 600",
+    ]
+    entries = [line for line in podman_exec(RELAY, "cat", "/etc/dovecot/smtp_relay.passwd").stdout.splitlines()]
+    entries = [line.split(":", 1) for line in entries if not line.startswith("#")]
+    assert sorted(login for login, _hash in entries) == sorted([JOBS, PORTAL, GIVEN])
+    for _login, stored in entries:
+        assert re.fullmatch(r"\{SHA512-CRYPT\}\$6\$[0-9a-f]{16}\$[./0-9A-Za-z]{86}", stored)
+    assert len({stored.split("$")[2] for _login, stored in entries}) == 3, "salts must differ per login"
+
+
+def test_postfix_logs_reach_the_journal(tls):
+    subject = token()
+    with submission(tls) as client:
+        client.login(JOBS, password(JOBS))
+        client.sendmail(JOBS, [OUTSIDE], message(JOBS, subject))
+    delivered(subject)
+    submitted = podman_exec(
+        RELAY, "journalctl", "--no-pager", "-o", "cat", "SYSLOG_IDENTIFIER=postfix/submission/smtpd"
+    ).stdout
+    assert f"sasl_username={JOBS}" in submitted
+    sent = podman_exec(RELAY, "journalctl", "--no-pager", "-o", "cat", "SYSLOG_IDENTIFIER=postfix/smtp").stdout
+    assert "relay=10.99.28.10[10.99.28.10]:25" in sent and "status=sent" in sent
+
+
+# Last of the SMTP tests: Dovecot delays every later login from an address that failed (its
+# auth penalty, up to 15 s), which would slow the tests after it.
+@pytest.mark.parametrize(("login", "secret"), [(JOBS, "not-the-password"), ("nobody@cloud.example.test", "x")])
+def test_wrong_credentials_get_535(tls, login, secret):
+    with submission(tls) as client:
+        client.user, client.password = login, secret
+        with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+            client.auth("PLAIN", client.auth_plain)
+    assert refused.value.smtp_code == 535
+
+
+def test_rerun_changes_nothing_and_never_shows_a_secret():
+    """A verbose converge (-vvv) must change nothing and print no password."""
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.environ["MOLECULE_PROJECT_DIRECTORY"] + "/build/collections"
+    result = subprocess.run(
+        ["ansible-playbook", "-vvv", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / "converge.yml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"changed=0\s", result.stdout.split("PLAY RECAP")[1])
+    secrets = {path.name: path.read_text().strip() for path in (SECRETS / "smtp_relay").rglob("*") if path.is_file()}
+    secrets.update(given=GIVEN_PASSWORD, relayhost=RELAYHOST_PASSWORD)
+    output = result.stdout + result.stderr
+    assert [name for name, secret in secrets.items() if secret in output] == []
+    # Nor on the relay, whose journal goes to central logging (modules log their arguments there).
+    journal = podman_exec(RELAY, "journalctl", "--no-pager", "-o", "cat").stdout
+    assert [name for name, secret in secrets.items() if secret in journal] == []
