@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """The smtp scenario's outside world: an SMTP server that accepts mail only after AUTH with the
 credentials in SINK_USERNAME and SINK_PASSWORD and keeps every message in a Maildir."""
 

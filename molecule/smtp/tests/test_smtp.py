@@ -209,7 +209,7 @@ def test_the_relay_keeps_only_hashes():
         "/etc/postfix/sasl_passwd root:root 600",
         "/etc/postfix/tls/smtp_relay.key root:root 600",
     ]
-    entries = [line for line in podman_exec(RELAY, "cat", "/etc/dovecot/smtp_relay.passwd").stdout.splitlines()]
+    entries = podman_exec(RELAY, "cat", "/etc/dovecot/smtp_relay.passwd").stdout.splitlines()
     entries = [line.split(":", 1) for line in entries if not line.startswith("#")]
     assert sorted(login for login, _hash in entries) == sorted([JOBS, PORTAL, GIVEN])
     for _login, stored in entries:
