@@ -15,8 +15,20 @@ mapfile -t containers < <(podman ps -a --format '{{.Names}}' | grep "^$prefix" |
 if [ "$prefix" = "$TESTBED_PREFIX" ]; then
   mapfile -t -O "${#containers[@]}" containers < <(podman ps -a --filter "label=$TESTBED_LABEL" --format '{{.Names}}')
 fi
+# podman 4.3 sometimes fails `rm -f` of a container that stops on its own between SIGTERM and
+# SIGKILL ("container state improper: stopped"); a second pass removes what is left.
+remove_containers() {
+  local attempt left=("$@")
+  for attempt in 1 2 3; do
+    podman rm -f -t 2 "${left[@]}" >/dev/null 2>&1 || true
+    mapfile -t left < <(for name in "${left[@]}"; do podman container exists "$name" && echo "$name"; done)
+    [ ${#left[@]} -eq 0 ] && return 0
+    [ "$attempt" = 3 ] || sleep 1
+  done
+  podman rm -f -t 2 "${left[@]}" >/dev/null || die "cannot remove containers ${left[*]}"
+}
 if [ ${#containers[@]} -gt 0 ]; then
-  podman rm -f -t 2 "${containers[@]}" >/dev/null
+  remove_containers "${containers[@]}"
   echo "testbed: removed containers ${containers[*]}"
 fi
 mapfile -t volumes < <(podman volume ls --format '{{.Name}}' | grep "^$prefix" || true)
