@@ -48,6 +48,7 @@ def test_description_keys_left_to_the_plugin_are_its_options(ansible_env):
         ("module", "site_info"),
         ("module", "dns_record"),
         ("module", "swift_ring"),
+        ("module", "log_search"),
         ("filter", "podman_site_layout"),
         ("filter", "swift_rings"),
     ],
