@@ -3,6 +3,7 @@ logged on a host reach both collectors' files and stores, nothing is lost or dou
 collector is down, the store answers searches through infn.cloud.log_search and forgets what is
 older than the retention, and only holders of the logging CA's certificates may send."""
 
+import contextlib
 import json
 import os
 import pathlib
@@ -117,23 +118,27 @@ def numbers_at(collector, mark):
     )
 
 
-def log_numbered(mark):
-    podman_exec(CLIENT, "sh", "-c", f"seq -f '{mark} message %g' 1000 | logger -t numbered")
+@contextlib.contextmanager
+def collector_a_down_while_the_client_logs(mark):
+    """Collector A stopped, 1,000 numbered messages logged on the client and stored by B; A is
+    started again when the block ends."""
+    podman_exec(COLLECTOR_A, "systemctl", "stop", "rsyslog")
+    try:
+        podman_exec(CLIENT, "sh", "-c", f"seq -f '{mark} message %g' 1000 | logger -t numbered")
+        wait_for("the 1,000 messages at the collector that is up",
+                 lambda: count(COLLECTOR_B, f"message LIKE '{mark} %'") == 1000, 120)  # fmt: skip
+        yield
+    finally:
+        podman_exec(COLLECTOR_A, "systemctl", "start", "rsyslog")
 
 
 def test_nothing_lost_or_doubled_while_a_collector_is_down():
     """Collector A stopped, 1,000 numbered messages logged on the client, A started again: A and
     B each hold every message exactly once."""
     mark = token()
-    podman_exec(COLLECTOR_A, "systemctl", "stop", "rsyslog")
-    try:
-        log_numbered(mark)
-        wait_for("the 1,000 messages at the collector that is up",
-                 lambda: count(COLLECTOR_B, f"message LIKE '{mark} %'") == 1000, 120)  # fmt: skip
+    with collector_a_down_while_the_client_logs(mark):
         time.sleep(2)
         assert count(COLLECTOR_A, f"message LIKE '{mark} %'") == 0
-    finally:
-        podman_exec(COLLECTOR_A, "systemctl", "start", "rsyslog")
     took = wait_for("the backlog at the collector that was down",
                     lambda: count(COLLECTOR_A, f"message LIKE '{mark} %'") >= 1000, 180)  # fmt: skip
     print(f"collector A received the 1,000 queued messages {took:.1f} s after it started")
@@ -148,17 +153,11 @@ def test_a_sender_restarted_while_a_collector_is_down_keeps_its_backlog():
     retrying at that moment (rsyslog/rsyslog#2710): they are the first of the outage, and B,
     which was up, holds them (docs/logging.md)."""
     mark = token()
-    podman_exec(COLLECTOR_A, "systemctl", "stop", "rsyslog")
-    try:
-        log_numbered(mark)
-        wait_for("the 1,000 messages at the collector that is up",
-                 lambda: count(COLLECTOR_B, f"message LIKE '{mark} %'") == 1000, 120)  # fmt: skip
+    with collector_a_down_while_the_client_logs(mark):
         podman_exec(CLIENT, "systemctl", "restart", "rsyslog")
         queued = podman_exec(CLIENT, "sh", "-c", "ls /var/spool/rsyslog/ | grep -c '^infn_logging_to_infn_mol_log_collector_a'",
                              check=False).stdout.strip()  # fmt: skip
         assert int(queued or 0) > 0, "the client's queue for the stopped collector was not saved to disk"
-    finally:
-        podman_exec(COLLECTOR_A, "systemctl", "start", "rsyslog")
     wait_for("the saved backlog at the collector that was down",
              lambda: count(COLLECTOR_A, f"message = '{mark} message 1000'") == 1, 180)  # fmt: skip
     time.sleep(3)

@@ -231,6 +231,27 @@ def test_postfix_logs_reach_the_journal(tls):
     assert "relay=10.99.28.10[10.99.28.10]:25" in sent and "status=sent" in sent
 
 
+def test_the_relays_log_lines_reach_the_log_store_within_10_s(tls):
+    """The sink's host is the scenario's log collector (infn.cloud.logging): the relay's Postfix
+    lines about a message are searchable there, by its Message-ID, within 10 s of the submission."""
+    message_id = f"{token()}@cloud.example.test"
+    with submission(tls) as client:
+        client.login(JOBS, password(JOBS))
+        client.sendmail(JOBS, [OUTSIDE], f"Message-ID: <{message_id}>\r\n" + message(JOBS, token()))
+    submitted = time.monotonic()
+    query = f"SELECT program FROM logs WHERE host = '{RELAY}' AND message LIKE '%message-id=<{message_id}>%'"
+    while time.monotonic() - submitted < 10:
+        stored = podman_exec(SINK, "psql", "-U", "postgres", "-d", "logs", "-Atc", query).stdout.split()
+        if stored:
+            break
+        time.sleep(0.2)
+    took = time.monotonic() - submitted
+    assert stored == ["postfix/cleanup"], (
+        f"the relay's cleanup line was not in the log store within 10 s ({took:.1f} s)"
+    )
+    print(f"the relay's log line was in the store {took:.1f} s after the submission")
+
+
 # Last of the SMTP tests: Dovecot delays every later login from an address that failed (its
 # auth penalty, up to 15 s), which would slow the tests after it.
 @pytest.mark.parametrize(("login", "secret"), [(JOBS, "not-the-password"), ("nobody@cloud.example.test", "x")])
@@ -244,7 +265,7 @@ def test_wrong_credentials_get_535(tls, login, secret):
 
 def test_rerun_changes_nothing_and_never_shows_a_secret():
     """A verbose converge (-vvv) must change nothing and print no password."""
-    env = dict(os.environ)
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     env["ANSIBLE_COLLECTIONS_PATH"] = os.environ["MOLECULE_PROJECT_DIRECTORY"] + "/build/collections"
     result = subprocess.run(
         ["ansible-playbook", "-vvv", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / "converge.yml")],
@@ -254,7 +275,8 @@ def test_rerun_changes_nothing_and_never_shows_a_secret():
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    assert re.search(r"changed=0\s", result.stdout.split("PLAY RECAP")[1])
+    changed = re.findall(r"^\S+\s+:\s+ok=\d+\s+changed=(\d+)", result.stdout.split("PLAY RECAP")[-1], re.M)
+    assert changed and set(changed) == {"0"}, result.stdout[-3000:]
     secrets = {path.name: path.read_text().strip() for path in (SECRETS / "smtp_relay").rglob("*") if path.is_file()}
     secrets.update(given=GIVEN_PASSWORD, relayhost=RELAYHOST_PASSWORD)
     output = result.stdout + result.stderr
