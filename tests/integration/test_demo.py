@@ -5,6 +5,7 @@ import re
 import smtplib
 import ssl
 import subprocess
+import time
 
 import pytest
 import swiftclient
@@ -22,7 +23,7 @@ def make(target):
         capture_output=True,
         text=True,
         env=ansible_environment(),
-        timeout=1200,
+        timeout=1800,
         check=False,
     )
     assert result.returncode == 0, f"make {target} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -89,6 +90,25 @@ def test_demo_mail_relay_accepts_authenticated_submission(demo):
         smtp.login(login, password)
         refused = smtp.sendmail(login, ["someone@example.invalid"], b"Subject: demo\r\n\r\nhello\r\n")
     assert refused == {}
+
+
+def test_demo_every_backbone_roles_logs_reach_both_collectors(demo):
+    """DNS, Swift (proxy and storage) and the mail relay log on their hosts; both collectors'
+    stores have those lines (the mail of the test above included)."""
+    expected = {("cnaf-1", "named"), ("bari-1", "named"), ("cnaf-1", "proxy-server"), ("bari-1", "proxy-server"),
+                ("cnaf-3", "object-server"), ("cnaf-2", "postfix/submission/smtpd"), ("cnaf-2", "postfix/cleanup")}  # fmt: skip
+    query = "SELECT DISTINCT host || ' ' || program FROM logs"
+    for collector in ("cnaf-1", "bari-1"):
+        deadline = time.monotonic() + 60
+        while True:
+            rows = podman(
+                "exec", f"infn-demo-{collector}", "psql", "-U", "postgres", "-d", "logs", "-Atc", query
+            ).stdout
+            missing = expected - {tuple(row.split(" ", 1)) for row in rows.splitlines()}
+            if not missing or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert missing == set(), f"not in {collector}'s log store: {sorted(missing)}"
 
 
 def test_second_demo_is_a_no_op(demo):
