@@ -374,21 +374,24 @@ def test_connection_failure_names_the_store_and_hints(database, connection, stor
     )
 
 
-def test_missing_table_asks_whether_this_is_a_collector(database):
-    database.connection = FakeConnection(failure=FakeError('relation "logs" does not exist\nLINE 1: ...', "42P01"))
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        (
+            FakeError('relation "logs" does not exist\nLINE 1: ...', "42P01"),
+            "no log table in database logs: is this host a log collector (infn.cloud.logging with logging_collector true)?",
+        ),
+        (
+            FakeError("permission denied for table logs\n", "42501"),
+            "cannot search the log store (database logs as log_reader on /var/run/postgresql): "
+            "permission denied for table logs",
+        ),
+    ],
+    ids=["missing table asks whether this is a collector", "other failures name the store"],
+)
+def test_query_failures_are_explained_and_close_the_connection(database, failure, message):
+    database.connection = FakeConnection(failure=failure)
     with pytest.raises(LogSearchError) as raised:
         search_logs(params(), NOW)
-    assert str(raised.value) == (
-        "no log table in database logs: is this host a log collector (infn.cloud.logging with logging_collector true)?"
-    )
+    assert str(raised.value) == message
     assert database.connection.closed
-
-
-def test_other_query_failures_name_the_store(database):
-    database.connection = FakeConnection(failure=FakeError("permission denied for table logs\n", "42501"))
-    with pytest.raises(LogSearchError) as raised:
-        search_logs(params(), NOW)
-    assert str(raised.value) == (
-        "cannot search the log store (database logs as log_reader on /var/run/postgresql): "
-        "permission denied for table logs"
-    )
