@@ -246,7 +246,7 @@ def load_federation(path: str, plugin_options=INVENTORY_OPTIONS) -> tuple[Federa
         problems.raise_if_any()
     passthrough = {key: document[key] for key in plugin_options if key in document}
     described = type(document)({key: value for key, value in document.items() if key not in passthrough})
-    described.mark, described.key_marks, described.value_marks = document.mark, document.key_marks, document.value_marks
+    described.take_positions(document)
     checked = DESCRIPTION.check(described, "", top, problems)
     # Runs on what passed the field checks too, so one pass reports every problem.
     _check_consistency(checked, document, problems)

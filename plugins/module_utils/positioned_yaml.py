@@ -6,9 +6,19 @@ Mappings load as :class:`PositionedDict` and sequences as :class:`PositionedList
 plain ``dict``/``list`` subclasses that also know the :class:`Mark` of themselves, of each
 key and of each value, so a checker can point at ``file:line:column`` for any problem.
 Duplicate keys, which plain YAML loaders silently collapse, are reported as problems.
+
+The documents are built straight from libyaml's event stream rather than through PyYAML's
+composer and constructor: that skips the node graph and the generic constructor, so loading
+with positions costs less than a plain ``yaml.load`` with the C loader (bench/tosca_compile).
+Scalars resolve as YAML 1.1 does (PyYAML's SafeLoader): ``yes``/``no``/``on``/``off`` are
+booleans, which the TOSCA templates of INDIGO rely on. Timestamps stay strings: TOSCA and
+the federation description check them as text.
 """
 
 from __future__ import annotations
+
+import math
+import re
 
 from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
     DescriptionError,
@@ -18,47 +28,96 @@ from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
 
 try:
     import yaml
+    from yaml import events as _events
 
-    # The C loader is several times faster; positions come from the nodes either way.
-    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # The C parser when PyYAML was built with libyaml; the pure-Python one gives the same events.
+    _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     HAS_YAML = True
 except ImportError:  # pragma: no cover - reported by the caller
     yaml = None
-    _BaseLoader = object
+    _events = None
+    _Parser = None
     HAS_YAML = False
 
 
 class PositionedDict(dict):
-    """A dict that knows its own mark and the marks of its keys and values."""
+    """A dict that knows the file it came from, its own mark and those of its keys and values."""
 
-    __slots__ = ("key_marks", "mark", "value_marks")
+    __slots__ = ("_key_marks", "_start", "_value_marks", "file")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.mark: Mark | None = None
-        self.key_marks: dict = {}
-        self.value_marks: dict = {}
+        self.file = ""
+        self._start = None
+        self._key_marks: dict = {}
+        self._value_marks: dict = {}
+
+    @property
+    def mark(self) -> Mark | None:
+        return _mark(self.file, self._start)
 
     def mark_of(self, key) -> Mark | None:
         """Where the value of key is; where the mapping is when key is absent."""
-        return self.value_marks.get(key, self.mark)
+        return _mark(self.file, self._value_marks.get(key, self._start))
 
     def key_mark_of(self, key) -> Mark | None:
-        return self.key_marks.get(key, self.mark)
+        return _mark(self.file, self._key_marks.get(key, self._start))
+
+    def take_positions(self, other: PositionedDict) -> None:
+        """Makes this mapping point where other does (for a filtered copy of other)."""
+        self.file, self._start = other.file, other._start
+        self._key_marks, self._value_marks = other._key_marks, other._value_marks
+
+
+def overlay(base: dict, top: dict, leave_out=()) -> PositionedDict:
+    """base's keys with top's laid over them (minus leave_out), each keeping its own position."""
+    result = PositionedDict()
+    for source in (base, top):
+        for key, value in source.items():
+            if key in leave_out:
+                continue
+            result[key] = value
+            if isinstance(source, PositionedDict):
+                result._key_marks[key] = source._key_marks.get(key, source._start)
+                result._value_marks[key] = source._value_marks.get(key, source._start)
+    if isinstance(top, PositionedDict):
+        result.file, result._start = top.file, top._start
+    return result
 
 
 class PositionedList(list):
-    """A list that knows its own mark and the mark of each item."""
+    """A list that knows the file it came from, its own mark and the mark of each item."""
 
-    __slots__ = ("item_marks", "mark")
+    __slots__ = ("_item_marks", "_start", "file")
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.mark: Mark | None = None
-        self.item_marks: list = []
+        self.file = ""
+        self._start = None
+        self._item_marks: list = []
+
+    @property
+    def mark(self) -> Mark | None:
+        return _mark(self.file, self._start)
 
     def mark_of(self, index: int) -> Mark | None:
-        return self.item_marks[index] if index < len(self.item_marks) else self.mark
+        marks = self._item_marks
+        return _mark(self.file, marks[index] if 0 <= index < len(marks) else self._start)
+
+
+class _Position:
+    """A position given by hand (line and column from 1), for data not read from a file."""
+
+    __slots__ = ("column", "line")
+
+    def __init__(self, line: int, column: int):
+        self.line, self.column = line - 1, column - 1
+
+
+def _mark(file: str, raw) -> Mark | None:
+    # Positions are kept as libyaml's own marks (already made for every event) and turned
+    # into Marks only when a problem is reported: most values are never complained about.
+    return None if raw is None else Mark(file, raw.line + 1, raw.column + 1)
 
 
 def mark_of(container, key) -> Mark | None:
@@ -67,59 +126,257 @@ def mark_of(container, key) -> Mark | None:
     return finder(key) if finder else None
 
 
-class _PositionedLoader(_BaseLoader):
-    def __init__(self, stream, filename: str):
-        super().__init__(stream)
+def position(data, file: str, line: int = 1, column: int = 1):
+    """data (plain dicts and lists) as positioned containers that all point at one place."""
+    where = _Position(line, column)
+    if isinstance(data, dict):
+        result = PositionedDict()
+        for key, value in data.items():
+            result[key] = position(value, file, line, column)
+            result._key_marks[key] = result._value_marks[key] = where
+    elif isinstance(data, list):
+        result = PositionedList(position(item, file, line, column) for item in data)
+        result._item_marks = [where] * len(result)
+    else:
+        return data
+    result.file, result._start = file, where
+    return result
+
+
+# YAML 1.1 implicit scalars, as PyYAML's SafeLoader reads them.
+_BOOLS = {
+    "yes": True, "Yes": True, "YES": True, "true": True, "True": True, "TRUE": True,
+    "on": True, "On": True, "ON": True,
+    "no": False, "No": False, "NO": False, "false": False, "False": False, "FALSE": False,
+    "off": False, "Off": False, "OFF": False,
+}  # fmt: skip
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_INT = re.compile(
+    r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"
+)
+_FLOAT = re.compile(
+    r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+# Only scalars starting with one of these can be anything but a string.
+_MAYBE_TYPED = frozenset("-+.0123456789yYnNtTfFoO~")
+
+
+def _sexagesimal(text: str, convert) -> float:
+    value = 0
+    for part in text.split(":"):
+        value = value * 60 + convert(part)
+    return value
+
+
+def _int(text: str) -> int:
+    text = text.replace("_", "")
+    sign = -1 if text[0] == "-" else 1
+    if text[0] in "+-":
+        text = text[1:]
+    if text == "0":
+        return 0
+    if text.startswith("0b"):
+        return sign * int(text[2:], 2)
+    if text.startswith("0x"):
+        return sign * int(text[2:], 16)
+    if text[0] == "0":
+        return sign * int(text, 8)
+    if ":" in text:
+        return sign * _sexagesimal(text, int)
+    return sign * int(text)
+
+
+def _float(text: str) -> float:
+    text = text.replace("_", "").lower()
+    sign = -1.0 if text[0] == "-" else 1.0
+    if text[0] in "+-":
+        text = text[1:]
+    if text == ".inf":
+        return sign * math.inf
+    if text == ".nan":
+        return math.nan
+    if ":" in text:
+        return sign * _sexagesimal(text, float)
+    return sign * float(text)
+
+
+def _plain(text: str):
+    """A plain (unquoted, untagged) scalar as YAML 1.1 reads it."""
+    if not text or text[0] not in _MAYBE_TYPED:
+        return text if text else None
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if text in _NULLS:
+        return None
+    if _INT.fullmatch(text):
+        return _int(text)
+    if _FLOAT.fullmatch(text):
+        return _float(text)
+    return text
+
+
+_TAGGED = {
+    "tag:yaml.org,2002:str": str,
+    "tag:yaml.org,2002:int": _int,
+    "tag:yaml.org,2002:float": _float,
+    "tag:yaml.org,2002:bool": lambda text: _BOOLS[text],
+    "tag:yaml.org,2002:null": lambda text: None,
+}
+
+
+class _Builder:
+    """Turns one document's events into positioned containers, collecting problems."""
+
+    def __init__(self, filename: str, warnings: list | None = None):
         self.filename = filename
         self.problems: list[Problem] = []
+        self.warnings = warnings
+        self.anchors: dict = {}
 
-    def node_mark(self, node) -> Mark:
-        return Mark(self.filename, node.start_mark.line + 1, node.start_mark.column + 1)
+    def problem(self, raw, path: str, message: str) -> None:
+        self.problems.append(Problem(_mark(self.filename, raw), path, message))
 
-
-def _construct_mapping(loader: _PositionedLoader, node):
-    data = PositionedDict()
-    data.mark = loader.node_mark(node)
-    yield data
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+    def scalar(self, event):
+        if event.tag is None or event.tag == "!":
+            # implicit[0]: plain style, so YAML 1.1's implicit types apply.
+            return _plain(event.value) if event.implicit[0] else event.value
+        convert = _TAGGED.get(event.tag)
+        if convert is None:
+            self.problem(event.start_mark, "", f"unsupported YAML tag {event.tag}")
+            return event.value
         try:
-            hash(key)
-        except TypeError:
-            loader.problems.append(Problem(loader.node_mark(key_node), "", "a mapping key must be a scalar"))
-            continue
-        if key in data:
-            first = data.key_marks[key]
-            loader.problems.append(
-                Problem(loader.node_mark(key_node), str(key), f"duplicate key (first given at line {first.line})")
-            )
-        data[key] = loader.construct_object(value_node, deep=True)
-        data.key_marks[key] = loader.node_mark(key_node)
-        data.value_marks[key] = loader.node_mark(value_node)
+            return convert(event.value)
+        except (KeyError, ValueError, IndexError):
+            self.problem(event.start_mark, "", f"{event.value!r} is not a valid {event.tag.rsplit(':', 1)[-1]}")
+            return event.value
+
+    def build(self, parser):
+        """Reads events up to the end of one document; returns its data."""
+        ScalarEvent, AliasEvent = _events.ScalarEvent, _events.AliasEvent
+        MappingStartEvent, SequenceStartEvent = _events.MappingStartEvent, _events.SequenceStartEvent
+        MappingEndEvent, SequenceEndEvent = _events.MappingEndEvent, _events.SequenceEndEvent
+        filename, anchors = self.filename, self.anchors
+        get_event = parser.get_event
+        # One frame per open container: [container, is_mapping, key, key mark, merges].
+        stack: list = []
+        root = None
+        while True:
+            event = get_event()
+            kind = event.__class__
+            if kind is ScalarEvent:
+                value = self.scalar(event)
+                if event.anchor:
+                    anchors[event.anchor] = value
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if kind is MappingStartEvent:
+                    value = PositionedDict()
+                    if event.tag not in (None, "!", "tag:yaml.org,2002:map"):
+                        self.problem(event.start_mark, "", f"unsupported YAML tag {event.tag}")
+                else:
+                    value = PositionedList()
+                    if event.tag not in (None, "!", "tag:yaml.org,2002:seq"):
+                        self.problem(event.start_mark, "", f"unsupported YAML tag {event.tag}")
+                value.file, value._start = filename, event.start_mark
+                if event.anchor:
+                    anchors[event.anchor] = value
+                if stack:
+                    self.place(stack[-1], value, event.start_mark, event)
+                stack.append([value, kind is MappingStartEvent, _NO_KEY, None, None])
+                continue
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                frame = stack.pop()
+                if frame[4]:
+                    self.merge(frame)
+                if not stack:
+                    root = frame[0]
+                    return root
+                continue
+            elif kind is AliasEvent:
+                if event.anchor not in anchors:
+                    self.problem(event.start_mark, "", f"unknown alias *{event.anchor}")
+                value = anchors.get(event.anchor)
+            elif kind is _events.DocumentEndEvent or kind is _events.StreamEndEvent:
+                return root
+            else:  # stream and document starts
+                continue
+            if not stack:
+                root = value
+                continue
+            self.place(stack[-1], value, event.start_mark, event)
+
+    def place(self, frame: list, value, raw, event) -> None:
+        container = frame[0]
+        if not frame[1]:
+            container.append(value)
+            container._item_marks.append(raw)
+            return
+        key = frame[2]
+        if key is _NO_KEY:
+            if isinstance(value, (dict, list)):
+                self.problem(raw, "", "a mapping key must be a scalar")
+                frame[2], frame[3] = _BAD_KEY, raw
+            elif value == "<<" and event.__class__ is _events.ScalarEvent and event.implicit[0]:
+                frame[2], frame[3] = _MERGE, raw
+            else:
+                frame[2], frame[3] = value, raw
+            return
+        frame[2] = _NO_KEY
+        if key is _BAD_KEY:
+            return
+        if key is _MERGE:
+            frame[4] = (frame[4] or []) + [(value, raw)]
+            return
+        if key in container:
+            first = container._key_marks[key]
+            message = f"duplicate key (first given at line {first.line + 1})"
+            if self.warnings is None:
+                self.problem(frame[3], str(key), message)
+            else:
+                self.warnings.append(
+                    Problem(_mark(self.filename, frame[3]), str(key), message + ": the last one is used")
+                )
+        container[key] = value
+        container._key_marks[key] = frame[3]
+        container._value_marks[key] = raw
+
+    def merge(self, frame: list) -> None:
+        """YAML 1.1 merge keys: keys of the merged mappings that the mapping lacks."""
+        container = frame[0]
+        for value, raw in frame[4]:
+            sources = value if isinstance(value, list) else [value]
+            for source in sources:
+                if not isinstance(source, dict):
+                    self.problem(raw, "<<", "a merge key takes a mapping or a list of mappings")
+                    continue
+                for key, item in source.items():
+                    if key not in container:
+                        container[key] = item
+                        container._key_marks[key] = raw
+                        container._value_marks[key] = getattr(source, "_value_marks", {}).get(key, raw)
 
 
-def _construct_sequence(loader: _PositionedLoader, node):
-    data = PositionedList()
-    data.mark = loader.node_mark(node)
-    yield data
-    for item in node.value:
-        data.append(loader.construct_object(item, deep=True))
-        data.item_marks.append(loader.node_mark(item))
+_NO_KEY, _BAD_KEY, _MERGE = object(), object(), object()
 
 
-if HAS_YAML:
-    _PositionedLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-    _PositionedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+def load(text: str | bytes, filename: str, warnings: list | None = None):
+    """Parses one YAML document; raises DescriptionError for syntax errors and duplicate keys.
 
-
-def load(text: str, filename: str):
-    """Parses one YAML document; raises DescriptionError for syntax errors and duplicate keys."""
+    With a warnings list, a duplicate key is a warning appended there and the last value wins,
+    as with PyYAML (TOSCA templates in use have them).
+    """
     if not HAS_YAML:
         raise DescriptionError([Problem(Mark(filename, 1, 1), "", "PyYAML is required to read this file")])
-    loader = _PositionedLoader(text, filename)
+    parser = _Parser(text)
+    builder = _Builder(filename, warnings)
     try:
-        document = loader.get_single_data()
+        document = builder.build(parser)
+        # Anything after the first document's end but the stream's end is a second document.
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, _events.DocumentStartEvent):
+                builder.problem(event.start_mark, "", "expected one YAML document, found a second one here")
+                break
     except yaml.MarkedYAMLError as error:
         where = error.problem_mark or error.context_mark
         mark = Mark(filename, where.line + 1, where.column + 1) if where else Mark(filename, 1, 1)
@@ -128,17 +385,21 @@ def load(text: str, filename: str):
     except yaml.YAMLError as error:
         raise DescriptionError([Problem(Mark(filename, 1, 1), "", f"invalid YAML: {error}")]) from None
     finally:
-        loader.dispose()
-    if loader.problems:
-        raise DescriptionError(loader.problems)
+        parser.dispose()
+    if builder.problems:
+        raise DescriptionError(builder.problems)
     return document
+
+
+def read_text(path: str) -> str:
+    """A file's text; an unreadable file is a DescriptionError naming it."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DescriptionError([Problem(Mark(path, 1, 1), "", f"cannot read the file: {error}")]) from None
 
 
 def load_file(path: str):
     """Reads and parses a YAML file; an unreadable file is a DescriptionError too."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DescriptionError([Problem(Mark(path, 1, 1), "", f"cannot read the file: {error}")]) from None
-    return load(text, path)
+    return load(read_text(path), path)

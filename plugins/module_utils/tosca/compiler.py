@@ -1,0 +1,685 @@
+# Copyright: infn.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Compiling a checked topology into an Ansible playbook and its vars.
+
+The playbook is deterministic and readable: nodes in dependency order, then for each node
+one play per lifecycle step (create, configure, start) that has an implementation, each play
+on the inventory group of the Compute node hosting it (``tosca_<compute>``, made by the
+orchestrator or by hand) or on localhost. Implementations are playbooks (imported), scripts
+(run on the host) or roles (from the node-type -> role registry, or an implementation
+written as a role name). Properties, evaluated at compile time, are in the vars file every
+play reads; ``get_attribute`` and ``get_operation_output`` become Jinja lookups into what the
+operations published (docs/tosca.md, "Run time").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, Mark, Problem, Problems
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import Context, Evaluator, RuntimeValue
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.loader import Service, load_service
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.topology import (
+    NodeTemplate,
+    Topology,
+    _input_value,
+    build_topology,
+)
+
+try:
+    import yaml
+
+    _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+except ImportError:  # pragma: no cover - the loader reports it first
+    yaml = None
+    _Dumper = object
+
+LIFECYCLE_STEPS = ("create", "configure", "start")
+COMPUTE_TYPES = ("tosca.nodes.Compute", "tosca.nodes.Abstract.Compute")
+STORAGE_TYPES = ("tosca.nodes.Abstract.Storage", "tosca.nodes.BlockStorage", "tosca.nodes.ObjectStorage")
+NETWORK_TYPES = ("tosca.nodes.network.Network", "tosca.nodes.network.Port")
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class Unsafe(str):
+    """A string Ansible must not template (it holds {{ or {% as data)."""
+
+
+def _represent_unsafe(dumper, value):
+    return dumper.represent_scalar("!unsafe", str(value), style="'")
+
+
+class _PlaybookDumper(_Dumper):  # type: ignore[misc, valid-type]
+    def ignore_aliases(self, data):
+        return True  # a playbook with &id001 anchors is not readable
+
+
+if yaml is not None:
+    _PlaybookDumper.add_representer(Unsafe, _represent_unsafe)
+
+
+@dataclass
+class Plan:
+    """What compiling produced and what a run will need."""
+
+    name: str
+    playbook_path: str
+    vars_path: str
+    node_order: list
+    levels: list
+    hosts: list  # Compute nodes to provision: name, group, type, capabilities' properties
+    resources: list  # storage and network nodes to provision
+    operations: list  # node, interface, operation, kind, implementation, hosts
+    unresolved: list  # run-time values: attribute/output lookups and inputs to give at run time
+    outputs: list
+    warnings: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "playbook": self.playbook_path,
+            "vars_file": self.vars_path,
+            "node_order": self.node_order,
+            "levels": self.levels,
+            "hosts": self.hosts,
+            "resources": self.resources,
+            "operations": self.operations,
+            "unresolved": self.unresolved,
+            "outputs": self.outputs,
+            "warnings": self.warnings,
+        }
+
+
+def safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def dependency_order(topology: Topology, problems: Problems) -> tuple[list, list]:
+    """Nodes with every requirement target before its source, and the levels of independence.
+
+    Ties keep the template's order, so the result is deterministic. A cycle is reported as the
+    cycle, at the requirement that closes it.
+    """
+    nodes = list(topology.nodes.values())
+    position = {node.name: index for index, node in enumerate(nodes)}
+    targets = {
+        node.name: sorted(
+            {r.target.name for r in node.requirements if r.target is not None and r.target is not node},
+            key=position.get,
+        )
+        for node in nodes
+    }
+    level: dict = {}
+    state: dict = {}  # name -> 1 visiting, 2 done
+    order: list = []
+    for node in nodes:
+        if node.name in state:
+            continue
+        # Iterative depth-first walk: 10,000-node chains must not hit Python's recursion limit.
+        stack = [(node.name, iter(targets[node.name]))]
+        state[node.name] = 1
+        trail = [node.name]
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                trail.pop()
+                state[name] = 2
+                level[name] = 1 + max(
+                    (level.get(t, -1) for t in targets[name]), default=-1
+                )  # a cycle's edge has no level
+                order.append(name)
+                continue
+            if state.get(child) == 1:
+                cycle = [*trail[trail.index(child) :], child]
+                source = topology.nodes[name]
+                requirement = next(
+                    (r for r in source.requirements if r.target is not None and r.target.name == child), None
+                )
+                mark = (requirement.mark if requirement else None) or source.mark
+                problems.add(
+                    mark,
+                    f"topology_template.node_templates.{name}.requirements",
+                    "dependency cycle: " + " -> ".join(cycle),
+                )
+                continue
+            if child not in state:
+                state[child] = 1
+                trail.append(child)
+                stack.append((child, iter(targets[child])))
+    levels: list = [[] for _level in range(max(level.values(), default=-1) + 1)]
+    for name in order:
+        levels[level[name]].append(name)
+    ordered = [name for group in levels for name in sorted(group, key=position.get)]
+    return ordered, [sorted(group, key=position.get) for group in levels]
+
+
+def _kind(node: NodeTemplate) -> str:
+    if any(node.type.is_a(name) for name in COMPUTE_TYPES):
+        return "compute"
+    if any(node.type.is_a(name) for name in STORAGE_TYPES):
+        return "storage"
+    if any(node.type.is_a(name) for name in NETWORK_TYPES):
+        return "network"
+    return "software"
+
+
+class Compiler:
+    def __init__(self, topology: Topology, output_dir: str, name: str, role_registry: dict | None, problems: Problems):
+        self.topology = topology
+        self.output_dir = output_dir
+        self.name = name
+        self.registry = role_registry or {}
+        self.problems = problems
+        self.template_dir = os.path.dirname(os.path.abspath(topology.service.source.path))
+        self.groups: dict = {}
+        self.state_vars: dict = {}
+        self.unresolved: list = []
+        self.captured: set = set()  # nodes whose attributes or outputs something reads
+        self.warnings: list = []
+
+    # ---- naming ----
+
+    def _unique(self, table: dict, name: str, prefix: str) -> str:
+        if name not in table:
+            base = prefix + safe_name(name)
+            candidate, index = base, 1
+            used = set(table.values())
+            while candidate in used:
+                index += 1
+                candidate = f"{base}_{index}"
+            table[name] = candidate
+        return table[name]
+
+    def group_of(self, node: NodeTemplate) -> str:
+        """The inventory group (or localhost) a node's operations run on."""
+        root = node
+        seen = 0
+        while root.host is not None and seen < 10000:
+            root, seen = root.host, seen + 1
+        if _kind(root) == "compute":
+            return self._unique(self.groups, root.name, "tosca_")
+        return "localhost"
+
+    def state_var(self, node_name: str) -> str:
+        return self._unique(self.state_vars, node_name, "tosca_state_")
+
+    # ---- values ----
+
+    def host_expr(self, node: NodeTemplate) -> str:
+        group = self.group_of(node)
+        return "'localhost'" if group == "localhost" else f"groups['{group}'][0]"
+
+    def jinja(self, value) -> str:
+        """A Jinja expression for a value (run-time ones as lookups)."""
+        if isinstance(value, RuntimeValue):
+            return self._runtime_expr(value)
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(self.jinja(item) for item in value) + "]"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{json.dumps(str(k))}: {self.jinja(v)}" for k, v in value.items()) + "}"
+        if value is None:
+            return "none"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float)):
+            return repr(value)
+        return json.dumps(str(value))
+
+    def _runtime_expr(self, value: RuntimeValue) -> str:
+        suffix = "".join(f"[{json.dumps(p)}]" for p in value.path)
+        if value.kind == "input":
+            name = f"tosca_input_{safe_name(value.name)}"
+            entry = f"input {value.name!r}: give it at run time as -e {name}=..."
+            if entry not in self.unresolved:
+                self.unresolved.append(entry)
+            return name + suffix
+        if value.kind in ("attribute", "output"):
+            node = self.topology.nodes.get(value.node)
+            if node is None:  # a relationship template's attribute: no run-time store yet
+                return json.dumps(None)
+            host = self.host_expr(node)
+            if value.kind == "attribute" and _kind(node) == "compute" and not value.capability:
+                builtin = self._compute_attribute(node, value.name, host)
+                if builtin:
+                    return f"({builtin}){suffix}"
+            self.captured.add(node.name)
+            state = f"hostvars[{host}]['{self.state_var(node.name)}']"
+            if value.kind == "output":
+                self.unresolved.append(
+                    f"get_operation_output {node.name}.{value.interface}.{value.operation}.{value.name}"
+                )
+                return f"{state}['outputs']['{value.interface}.{value.operation}'][{json.dumps(value.name)}]{suffix}"
+            name = f"{value.capability}.{value.name}" if value.capability else value.name
+            self.unresolved.append(f"get_attribute {node.name}.{name}")
+            definition = node.type.merged("attributes").get(value.name)
+            fallback = ""
+            if value.name in node.attributes:
+                fallback = f" | default({self.jinja(node.attributes[value.name])})"
+            elif definition is not None and definition.has_default:
+                fallback = f" | default({self.jinja(definition.default)})"
+            elif value.name in node.values:
+                fallback = f" | default({self.jinja(node.values[value.name])})"
+            return f"(({state} | default({{}}))['attributes'] | default({{}}))[{json.dumps(name)}]{fallback}{suffix}"
+        if value.kind == "concat":
+            return "([" + ", ".join(self._text_expr(p) for p in value.parts) + "] | join)"
+        if value.kind == "join":
+            return (
+                "([" + ", ".join(self._text_expr(p) for p in value.parts) + f"] | join({json.dumps(value.delimiter)}))"
+            )
+        if value.kind == "token":
+            text, delimiters, index = value.parts
+            expr = self._text_expr(text)
+            if len(delimiters) == 1:
+                return f"({expr}).split({json.dumps(delimiters)})[{index}]"
+            pattern = "[" + re.escape(delimiters) + "]"
+            return f"(({expr}) | regex_replace({json.dumps(pattern)}, '\\x1f')).split('\\x1f')[{index}]"
+        raise ValueError(value.kind)  # pragma: no cover - every kind is handled above
+
+    def _text_expr(self, value) -> str:
+        if isinstance(value, RuntimeValue):
+            return f"({self._runtime_expr(value)} | string)"
+        if value is None:
+            return "''"
+        if isinstance(value, bool):
+            return json.dumps("true" if value else "false")
+        return json.dumps(str(value))
+
+    def _compute_attribute(self, node: NodeTemplate, name: str, host: str) -> str:
+        private = (
+            f"hostvars[{host}]['tosca_private_address'] | default(hostvars[{host}]['ansible_host'] | default({host}))"
+        )
+        if name == "private_address":
+            return private
+        if name == "public_address":
+            return f"hostvars[{host}]['tosca_public_address'] | default({private})"
+        if name in ("tosca_name", "tosca_id"):
+            return json.dumps(node.name)
+        return ""
+
+    def data(self, value):
+        """value for a YAML file Ansible reads: run-time values as {{ }}, others untemplated."""
+        if isinstance(value, RuntimeValue):
+            return "{{ " + self._runtime_expr(value) + " }}"
+        if isinstance(value, dict):
+            return {str(k): self.data(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.data(item) for item in value]
+        if isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value):
+            return Unsafe(value)
+        return value
+
+    # ---- implementations ----
+
+    def implementation(self, node: NodeTemplate, interface: str, operation) -> dict | None:
+        """What runs an operation: {'kind': playbook|script|role|remote, ...} or None."""
+        raw = operation.implementation
+        primary = raw.get("primary") if isinstance(raw, dict) else raw
+        if isinstance(primary, dict):  # 1.3 primary as an artifact definition
+            primary = primary.get("file")
+        if primary is None or primary == "":
+            return None
+        if not isinstance(primary, str):
+            self.problems.add(
+                operation.mark or node.mark,
+                self._op_path(node, interface, operation.name),
+                "expected the implementation to name a file, a URL or a role",
+            )
+            return None
+        artifact = node.artifacts.get(primary)
+        if artifact is not None:  # an artifact name (1.2+)
+            primary = artifact.get("file") if isinstance(artifact, dict) else artifact
+            if not isinstance(primary, str):
+                return None
+        if _URL.match(primary):
+            mapped = self.import_map_local(primary)
+            if mapped is None:
+                return {"kind": "remote", "implementation": primary}
+            primary = mapped
+        elif _ROLE_NAME.fullmatch(primary):
+            return {"kind": "role", "role": primary, "implementation": primary}
+        path = primary if os.path.isabs(primary) else os.path.normpath(os.path.join(self.template_dir, primary))
+        if not os.path.isfile(path):
+            self.problems.add(
+                operation.mark or node.mark,
+                self._op_path(node, interface, operation.name),
+                f"implementation {primary!r} not found (looked for {path})",
+            )
+            return None
+        kind = "playbook" if path.endswith((".yml", ".yaml")) else "script"
+        return {"kind": kind, "implementation": primary, "path": path}
+
+    def import_map_local(self, url: str) -> str | None:
+        mapping = getattr(self, "import_map", {}) or {}
+        if url in mapping:
+            return mapping[url]
+        prefixes = [p for p in mapping if p.endswith("/") and url.startswith(p)]
+        if prefixes:
+            best = max(prefixes, key=len)
+            return os.path.join(mapping[best], url[len(best) :])
+        return None
+
+    def _op_path(self, node: NodeTemplate, interface: str, operation: str) -> str:
+        return f"topology_template.node_templates.{node.name}.interfaces.{interface}.{operation}.implementation"
+
+    def registered_role(self, node: NodeTemplate):
+        """The role the registry gives the node's type or its nearest ancestor."""
+        typedef = node.type
+        while typedef is not None:
+            if typedef.name in self.registry:
+                return typedef.name, self.registry[typedef.name]
+            typedef = typedef.parent
+        return None, None
+
+    # ---- the playbook ----
+
+    def compile(self, order: list, levels: list) -> tuple[list, dict, list, list, list]:
+        nodes = self.topology.nodes
+        node_vars: dict = {}
+        operations: list = []
+        plays: list = []
+        # Evaluate everything once first, so the capture plays know who is read at run time.
+        evaluated_inputs: dict = {}
+        evaluator = Evaluator(self.topology, self.problems)
+        for name in order:
+            node = nodes[name]
+            node_vars[name] = {
+                "type": node.type.name,
+                "hosts": self.group_of(node),
+                "properties": self.data(node.values),
+            }
+            if node.host is not None:
+                node_vars[name]["host"] = node.host.name
+            for interface in node.interfaces.values():
+                for operation in interface.operations.values():
+                    inputs = {**interface.inputs, **operation.inputs}
+                    evaluated_inputs[(name, interface.name, operation.name)] = {
+                        key: self.data(
+                            evaluator.evaluate(
+                                _input_value(value),
+                                Context(node),
+                                self._op_path(node, interface.name, operation.name),
+                                operation.mark or node.mark,
+                            )
+                        )
+                        for key, value in inputs.items()
+                    }
+        for name in order:
+            node = nodes[name]
+            group = self.group_of(node)
+            type_name, role = self.registered_role(node)
+            standard = node.interfaces.get("Standard")
+            for step in LIFECYCLE_STEPS:
+                operation = standard.operations.get(step) if standard else None
+                if role is not None:
+                    if step != "create":
+                        continue  # a registered role does the whole lifecycle
+                    role_name = role if isinstance(role, str) else role.get("role")
+                    implementation = {
+                        "kind": "role",
+                        "role": role_name,
+                        "implementation": f"registry: {type_name} -> {role_name}",
+                    }
+                    inputs = dict(role.get("vars", {})) if isinstance(role, dict) else {}
+                elif operation is None:
+                    continue
+                else:
+                    implementation = self.implementation(node, "Standard", operation)
+                    if implementation is None:
+                        continue
+                    inputs = evaluated_inputs.get((name, "Standard", step), {})
+                operations.append(
+                    {
+                        "node": name,
+                        "interface": "Standard",
+                        "operation": step,
+                        "kind": implementation["kind"],
+                        "implementation": implementation["implementation"],
+                        "hosts": group,
+                    }
+                )
+                plays.extend(self._plays(node, step, group, implementation, inputs))
+        hosts = []
+        resources = []
+        for name in order:
+            node = nodes[name]
+            kind = _kind(node)
+            if kind == "compute":
+                capabilities = {
+                    c.name: self.data(
+                        {
+                            **{k: d.default for k, d in c.definitions.items() if d.has_default},
+                            **{k: c._values.get(k, v) for k, v in c.assigned.items()},
+                        }
+                    )
+                    for c in node.capabilities.values()
+                    if c.assigned
+                }
+                hosts.append(
+                    {
+                        "name": name,
+                        "group": self.group_of(node),
+                        "type": node.type.name,
+                        "capabilities": capabilities,
+                        "properties": self.data(node.values),
+                    }
+                )
+            elif kind in ("storage", "network"):
+                resources.append(
+                    {"name": name, "kind": kind, "type": node.type.name, "properties": self.data(node.values)}
+                )
+        return plays, node_vars, operations, hosts, resources
+
+    def _plays(self, node: NodeTemplate, step: str, group: str, implementation: dict, inputs: dict) -> list:
+        label = f"{node.name}: Standard.{step}"
+        common_vars = {"tosca_node": node.name, "tosca_properties": "{{ tosca_nodes[tosca_node]['properties'] }}"}
+        kind = implementation["kind"]
+        plays: list = []
+        if kind == "playbook":
+            relative = os.path.relpath(implementation["path"], self.output_dir)
+            # Vars files of this playbook do not reach the imported one: its vars come inline.
+            properties = self.data(node.values)
+            plays.append(
+                {
+                    "name": label,
+                    "ansible.builtin.import_playbook": relative,
+                    "vars": {"tosca_hosts": group, "tosca_node": node.name, "tosca_properties": properties, **inputs},
+                }
+            )
+            if node.name in self.captured:
+                plays.append(self._play(f"{label}: keep what it published", group, [self._capture_task(node, step)]))
+            return plays
+        if kind == "script":
+            relative = os.path.relpath(implementation["path"], self.output_dir)
+            task = {
+                "name": f"Run {os.path.basename(implementation['path'])}",
+                "ansible.builtin.script": relative,
+                "environment": {safe_name(k).upper(): v for k, v in inputs.items()},
+            }
+        elif kind == "role":
+            task = {
+                "name": f"Run role {implementation['role']}",
+                "ansible.builtin.include_role": {"name": implementation["role"]},
+                "vars": {**inputs},
+            }
+        else:  # remote
+            message = (
+                f"{label}: the implementation {implementation['implementation']} is a URL the import map does not"
+                f" send to a local file; map it, or register a role for {node.type.name}"
+            )
+            self.warnings.append(message)
+            task = {"name": "Stop: the implementation is not available", "ansible.builtin.fail": {"msg": message}}
+        tasks = [task]
+        if node.name in self.captured and kind != "remote":
+            tasks.append(self._capture_task(node, step))
+        play = self._play(label, group, tasks)
+        play["vars"] = {**common_vars}
+        plays.append(play)
+        return plays
+
+    def _play(self, name: str, hosts: str, tasks: list) -> dict:
+        return {
+            "name": name,
+            "hosts": hosts,
+            "gather_facts": False,
+            "vars_files": [f"{self.name}.vars.yml"],
+            "tasks": tasks,
+        }
+
+    def _capture_task(self, node: NodeTemplate, step: str) -> dict:
+        state = self.state_var(node.name)
+        return {
+            "name": f"Keep the attributes and outputs {node.name}'s Standard.{step} published",
+            "ansible.builtin.set_fact": {
+                state: "{{ "
+                + f"{state} | default({{'attributes': {{}}, 'outputs': {{}}}}) | combine({{'attributes': tosca_set_attributes | default({{}}), "
+                + f"'outputs': {{'Standard.{step}': tosca_set_outputs | default({{}})}}}}, recursive=true)"
+                + " }}",
+                "tosca_set_attributes": {},
+                "tosca_set_outputs": {},
+            },
+        }
+
+
+def _dump(data, path: str, header: str) -> None:
+    text = yaml.dump(
+        data, Dumper=_PlaybookDumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
+    )
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(header + "---\n" + text)
+    os.replace(temporary, path)
+
+
+def compile_topology(
+    topology: Topology, output_dir: str, name: str, role_registry: dict | None = None, import_map: dict | None = None
+) -> Plan:
+    """Writes <name>.yml and <name>.vars.yml into output_dir; DescriptionError on problems."""
+    problems = Problems()
+    order, levels = dependency_order(topology, problems)
+    problems.raise_if_any()
+    os.makedirs(output_dir, exist_ok=True)
+    source = topology.service.source
+    compiler = Compiler(topology, os.path.abspath(output_dir), name, role_registry, problems)
+    compiler.import_map = dict(import_map or {})
+    if source.zip_file:
+        # Implementations inside a CSAR are unpacked beside the playbook.
+        unpacked = os.path.join(os.path.abspath(output_dir), f"{name}.csar")
+        with zipfile.ZipFile(source.zip_file) as archive:
+            archive.extractall(unpacked)
+        compiler.template_dir = os.path.dirname(os.path.join(unpacked, source.member))
+    # A first pass finds which nodes are read at run time (outputs, inputs, attributes).
+    for output in topology.outputs.values():
+        compiler.data(output.value)
+    for node in topology.nodes.values():
+        compiler.data(node.values)
+    plays, node_vars, operations, hosts, resources = compiler.compile(order, levels)
+    problems.raise_if_any()
+    outputs = {name_: compiler.data(output.value) for name_, output in topology.outputs.items()}
+    runtime_inputs = [entry for entry in compiler.unresolved if entry.startswith("input ")]
+    head: list = []
+    if runtime_inputs:
+        names = sorted({entry.split("'")[1] for entry in runtime_inputs})
+        head.append(
+            compiler._play(
+                "Check the inputs given at run time",
+                "localhost",
+                [
+                    {
+                        "name": "Every input without a value or default is given as an extra var",
+                        "ansible.builtin.assert": {
+                            "that": [f"tosca_input_{safe_name(n)} is defined" for n in names],
+                            "fail_msg": "give " + ", ".join(f"-e tosca_input_{safe_name(n)}=..." for n in names),
+                            "quiet": True,
+                        },
+                    }
+                ],
+            )
+        )
+    tail: list = []
+    if outputs:
+        tail.append(
+            compiler._play(
+                "Outputs of the service",
+                "localhost",
+                [
+                    {
+                        "name": "Publish the outputs (ansible-runner keeps them as stats)",
+                        "ansible.builtin.set_stats": {"data": {"tosca_outputs": outputs}, "per_host": False},
+                    },
+                    {"name": "Show the outputs", "ansible.builtin.debug": {"msg": outputs}},
+                ],
+            )
+        )
+    playbook = head + plays + tail
+    if not playbook:
+        playbook = [
+            compiler._play(
+                "Nothing to run: no node has an implementation",
+                "localhost",
+                [{"name": "Nothing to do", "ansible.builtin.meta": "noop"}],
+            )
+        ]
+    playbook_path = os.path.join(os.path.abspath(output_dir), f"{name}.yml")
+    vars_path = os.path.join(os.path.abspath(output_dir), f"{name}.vars.yml")
+    header = f"# Compiled by infn.cloud.tosca from {source.path}; do not edit: compile again.\n"
+    _dump({"tosca_inputs": compiler.data(topology.input_values), "tosca_nodes": node_vars}, vars_path, header)
+    _dump(playbook, playbook_path, header)
+    unresolved = sorted(set(compiler.unresolved))
+    return Plan(
+        name,
+        playbook_path,
+        vars_path,
+        order,
+        levels,
+        hosts,
+        resources,
+        operations,
+        unresolved,
+        sorted(outputs),
+        sorted(set(compiler.warnings)),
+    )
+
+
+def validate_file(
+    path: str,
+    inputs: dict | None = None,
+    import_map: dict | None = None,
+    allow_network: bool = False,
+    require_inputs: bool = False,
+) -> Topology:
+    """The checked topology of the template at path; DescriptionError with every problem."""
+    service: Service = load_service(path, import_map, allow_network)
+    problems = Problems()
+    topology = build_topology(service, inputs, problems, require_inputs)
+    problems.raise_if_any()
+    dependency_order(topology, problems)
+    problems.raise_if_any()
+    return topology
+
+
+def compile_file(
+    path: str,
+    output_dir: str,
+    inputs: dict | None = None,
+    import_map: dict | None = None,
+    role_registry: dict | None = None,
+    allow_network: bool = False,
+    name: str | None = None,
+) -> Plan:
+    """Validates the template at path and writes its playbook and vars into output_dir."""
+    topology = validate_file(path, inputs, import_map, allow_network)
+    if name is None:
+        base = os.path.basename(topology.service.source.member or topology.service.source.path)
+        name = safe_name(os.path.splitext(base)[0]) or "service"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise DescriptionError(
+            [Problem(Mark(path, 1, 1), "", f"name {name!r}: expected letters, digits, '_', '.' or '-'")]
+        )
+    return compile_topology(topology, output_dir, name, role_registry, import_map)

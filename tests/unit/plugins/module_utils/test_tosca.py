@@ -1,0 +1,405 @@
+"""The TOSCA engine, feature by feature: what it accepts, what it rejects and how it says so."""
+
+import textwrap
+import zipfile
+
+import pytest
+import yaml
+
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError
+from ansible_collections.infn.cloud.plugins.module_utils.tosca import compile_file, validate_file
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import RuntimeValue
+
+HEADER = "tosca_definitions_version: tosca_simple_yaml_1_3\n"
+
+APP_TYPES = """\
+node_types:
+  example.App:
+    derived_from: tosca.nodes.SoftwareComponent
+    properties:
+      port:
+        type: integer
+        default: 80
+        constraints:
+          - in_range: [1, 65535]
+      banner:
+        type: string
+        required: false
+      sizes:
+        type: map
+        required: false
+        entry_schema: scalar-unit.size
+    attributes:
+      url:
+        type: string
+    interfaces:
+      Standard:
+        create: create.yml
+"""
+
+
+def write(tmp_path, text: str, name: str = "service.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def problems_of(path: str, **kwargs) -> list[str]:
+    with pytest.raises(DescriptionError) as caught:
+        validate_file(path, **kwargs)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def service(tmp_path, topology: str, types: str = APP_TYPES) -> str:
+    (tmp_path / "create.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks: []\n")
+    return write(tmp_path, HEADER + types + "topology_template:\n" + textwrap.indent(textwrap.dedent(topology), "  "))
+
+
+SERVER_AND_APP = """\
+inputs:
+  cpus:
+    type: integer
+    default: 2
+    constraints:
+      - in_range: [1, 64]
+  port:
+    type: integer
+node_templates:
+  server:
+    type: tosca.nodes.Compute
+    capabilities:
+      host:
+        properties:
+          num_cpus: { get_input: cpus }
+          mem_size: 2 GB
+  app:
+    type: example.App
+    properties:
+      port: { get_input: port }
+      banner: { concat: ["app on ", { get_property: [server, host, num_cpus] }, " cpus"] }
+    requirements:
+      - host: server
+outputs:
+  address:
+    value: { get_attribute: [server, private_address] }
+  url:
+    value: { concat: ["http://", { get_attribute: [app, url] }, "/"] }
+"""
+
+
+def test_a_valid_topology_is_checked_and_evaluated(tmp_path):
+    topology = validate_file(service(tmp_path, SERVER_AND_APP), inputs={"port": 8080})
+    app = topology.nodes["app"]
+    assert app.host is topology.nodes["server"]
+    assert app.values == {"port": 8080, "banner": "app on 2 cpus"}
+    assert topology.outputs["address"].value == RuntimeValue("attribute", node="server", name="private_address")
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("tosca_simple_yaml_1_0", None),
+        ("tosca_simple_yaml_1_2", None),
+        ("tosca_simple_yaml_1_10", "unsupported version 'tosca_simple_yaml_1_10'"),
+        ("tosca_simple_profile_for_nfv_1_0_0", "unsupported version"),
+    ],
+)
+def test_versions(tmp_path, version, expected):
+    path = write(tmp_path, f"tosca_definitions_version: {version}\n")
+    if expected is None:
+        assert validate_file(path).service.version == version.rsplit("_", 2)[-2] + "." + version.rsplit("_", 1)[-1]
+    else:
+        (problem,) = problems_of(path)
+        assert problem.startswith(f"{path}:1:28: tosca_definitions_version: {expected}")
+
+
+def test_every_problem_at_once_with_position_and_did_you_mean(tmp_path):
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          server:
+            type: tosca.nodes.Compte
+          app:
+            type: example.App
+            properties:
+              port: 70000
+              colour: blue
+            requirements:
+              - hots: server
+          db:
+            type: tosca.nodes.Database
+            properties:
+              name: { get_input: nmae }
+        """,
+    )
+    found = problems_of(path)
+    assert found == [
+        f"{path}:27:13: topology_template.node_templates.server.type: unknown node type 'tosca.nodes.Compte' (did you mean 'tosca.nodes.Compute'?)",
+        f"{path}:31:15: topology_template.node_templates.app.properties.port: 70000 does not meet the constraint in_range: [1, 65535]",
+        f"{path}:32:9: topology_template.node_templates.app.properties.colour: node type example.App has no property 'colour'",
+        f"{path}:34:11: topology_template.node_templates.app.requirements[0].hots: node type example.App has no requirement 'hots' (did you mean 'host'?)",
+        f"{path}:38:28: topology_template.node_templates.db.properties.name.get_input: no input named 'nmae'",
+    ]
+
+
+def test_yaml_1_1_booleans_and_quoted_numbers_as_indigo_writes_them(tmp_path):
+    path = service(
+        tmp_path,
+        """\
+        inputs:
+          cpus:
+            type: integer
+            default: '4'
+            required: yes
+        node_templates:
+          server:
+            type: Compute
+            capabilities:
+              host:
+                properties:
+                  num_cpus: { get_input: cpus }
+        """,
+    )
+    topology = validate_file(path)
+    assert topology.input_defs["cpus"].required is True
+    assert topology.nodes["server"].type.name == "tosca.nodes.Compute"  # the short name
+
+
+def test_imports_relative_named_and_mapped_urls(tmp_path):
+    (tmp_path / "types").mkdir()
+    write(tmp_path, HEADER + APP_TYPES.replace("create.yml", "../create.yml"), "types/app.yaml")
+    write(tmp_path, HEADER + "node_types:\n  remote.Thing:\n    derived_from: tosca.nodes.Root\n", "mirror.yaml")
+    path = write(
+        tmp_path,
+        HEADER
+        + textwrap.dedent(
+            """\
+        imports:
+          - types/app.yaml
+          - file: types/app.yaml
+            namespace_prefix: lib
+          - indigo_custom_types: https://example.org/tosca/custom_types.yaml
+        topology_template:
+          node_templates:
+            one: {type: example.App}
+            two: {type: "lib:example.App"}
+            three: {type: remote.Thing}
+        """
+        ),
+    )
+    mapping = {"https://example.org/tosca/custom_types.yaml": str(tmp_path / "mirror.yaml")}
+    topology = validate_file(path, import_map=mapping)
+    assert topology.nodes["two"].type is topology.nodes["one"].type
+    (problem,) = problems_of(path)
+    assert "https://example.org/tosca/custom_types.yaml is not in the import map" in problem
+    assert problem.startswith(f"{path}:6:5: imports[2].indigo_custom_types:")
+
+
+def test_a_url_prefix_maps_a_repository_to_a_folder(tmp_path):
+    (tmp_path / "mirror").mkdir()
+    write(tmp_path, HEADER + "node_types:\n  remote.Thing:\n    derived_from: tosca.nodes.Root\n", "mirror/types.yaml")
+    path = write(
+        tmp_path,
+        HEADER
+        + textwrap.dedent(
+            """\
+        repositories:
+          upstream: {url: "https://example.org/tosca/"}
+        imports:
+          - {file: types.yaml, repository: upstream}
+        topology_template:
+          node_templates:
+            thing: {type: remote.Thing}
+        """
+        ),
+    )
+    validate_file(path, import_map={"https://example.org/tosca/": str(tmp_path / "mirror")})
+
+
+def test_a_csar_archive_with_tosca_meta(tmp_path):
+    archive = tmp_path / "service.csar"
+    with zipfile.ZipFile(archive, "w") as csar:
+        csar.writestr(
+            "TOSCA-Metadata/TOSCA.meta", "TOSCA-Meta-File-Version: 1.1\nEntry-Definitions: definitions/service.yaml\n"
+        )
+        csar.writestr(
+            "definitions/service.yaml",
+            HEADER + "imports: [types.yaml]\ntopology_template:\n  node_templates:\n    t: {type: my.T}\n",
+        )
+        csar.writestr("definitions/types.yaml", HEADER + "node_types:\n  my.T: {derived_from: tosca.nodes.Root}\n")
+    assert validate_file(str(archive)).nodes["t"].type.name == "my.T"
+
+
+def test_derivation_and_dependency_cycles_are_shown_as_cycles(tmp_path):
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          a: {type: tosca.nodes.Root, requirements: [{dependency: b}]}
+          b: {type: tosca.nodes.Root, requirements: [{dependency: c}]}
+          c: {type: tosca.nodes.Root, requirements: [{dependency: a}]}
+        """,
+        types="node_types:\n  x.A: {derived_from: x.B}\n  x.B: {derived_from: x.A}\n",
+    )
+    found = problems_of(path)
+    assert any("derivation cycle: x.A -> x.B -> x.A" in p or "derivation cycle: x.B -> x.A -> x.B" in p for p in found)
+    path = service(
+        tmp_path,
+        "node_templates:\n  a: {type: tosca.nodes.Root, requirements: [{dependency: b}]}\n  b: {type: tosca.nodes.Root, requirements: [{dependency: a}]}\n",
+    )
+    (problem,) = problems_of(path)
+    assert "dependency cycle: a -> b -> a" in problem or "dependency cycle: b -> a -> b" in problem
+
+
+def test_data_types_scalar_units_and_constraints(tmp_path):
+    types = APP_TYPES + textwrap.dedent(
+        """\
+        data_types:
+          example.Limits:
+            derived_from: tosca.datatypes.Root
+            properties:
+              memory: {type: scalar-unit.size, constraints: [{greater_or_equal: 1 GB}]}
+              mode: {type: string, constraints: [{valid_values: [fast, safe]}]}
+        """
+    )
+    types = types.replace(
+        "      sizes:", "      limits:\n        type: example.Limits\n        required: false\n      sizes:"
+    )
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          app:
+            type: example.App
+            properties:
+              limits: {memory: 512 MB, mode: quick, extra: 1}
+              sizes: {small: 1 GiB, wrong: two GB}
+        """,
+        types=types,
+    )
+    found = problems_of(path)
+    assert any("limits.memory: '512 MB' does not meet the constraint greater_or_equal" in p for p in found)
+    assert any("limits.mode: 'quick' does not meet the constraint valid_values" in p for p in found)
+    assert any("limits.extra: example.Limits has no property 'extra'" in p for p in found)
+    assert any("sizes.wrong: expected a scalar-unit.size" in p for p in found)
+    assert not any("sizes.small" in p for p in found)
+
+
+def test_functions_get_property_host_capabilities_nested_and_text(tmp_path):
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          server:
+            type: tosca.nodes.Compute
+            capabilities:
+              host: {properties: {num_cpus: 4}}
+          app:
+            type: example.App
+            properties:
+              sizes: {small: 1 GB}
+              banner: { join: [[{ get_property: [HOST, host, num_cpus] }, { token: ["a-b.c", "-.", 2] }], "/"] }
+              port: { get_property: [SELF, sizes, small] }
+            requirements: [{host: server}]
+        """,
+    )
+    found = problems_of(path)
+    # port gets '1 GB' through the nested lookup: an integer is expected there.
+    assert len(found) == 1 and "properties.port: expected an integer, got '1 GB'" in found[0]
+
+
+def test_a_missing_capability_is_a_warning_and_a_requirement_to_a_type_is_abstract(tmp_path):
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          db: {type: tosca.nodes.Root}
+          app:
+            type: example.App
+            requirements:
+              - host: {node: db}
+              - dependency: {node: tosca.nodes.Compute}
+        """,
+    )
+    topology = validate_file(path)
+    assert any("offers no capability of type tosca.capabilities.Compute" in str(w) for w in topology.service.warnings)
+    assert topology.nodes["app"].requirement("dependency").target_type == "tosca.nodes.Compute"
+
+
+def _plays(plan) -> list:
+    with open(plan.playbook_path) as handle:
+        return yaml.safe_load(handle)
+
+
+def test_compile_orders_nodes_and_writes_a_readable_deterministic_playbook(tmp_path):
+    with_db = SERVER_AND_APP.replace(
+        "outputs:", "  db:\n    type: tosca.nodes.Root\n    requirements: [{dependency: app}]\noutputs:"
+    )
+    path = service(tmp_path, with_db)
+    plan = compile_file(path, str(tmp_path / "out"), inputs={"port": 8080})
+    assert plan.node_order == ["server", "app", "db"]
+    assert plan.levels == [["server"], ["app"], ["db"]]
+    assert [h["name"] for h in plan.hosts] == ["server"]
+    assert plan.hosts[0]["capabilities"]["host"]["num_cpus"] == 2
+    plays = _plays(plan)
+    assert [p["name"] for p in plays] == [
+        "app: Standard.create",
+        "app: Standard.create: keep what it published",
+        "Outputs of the service",
+    ]
+    assert plays[0]["ansible.builtin.import_playbook"] == "../create.yml"
+    assert plays[0]["vars"]["tosca_hosts"] == "tosca_server"
+    assert plays[0]["vars"]["tosca_properties"] == {"port": 8080, "banner": "app on 2 cpus"}
+    first = (tmp_path / "out/service.yml").read_text()
+    compile_file(path, str(tmp_path / "out"), inputs={"port": 8080})
+    assert (tmp_path / "out/service.yml").read_text() == first
+    assert "get_attribute app.url" in plan.unresolved
+
+
+def test_inputs_without_value_become_run_time_extra_vars(tmp_path):
+    plan = compile_file(service(tmp_path, SERVER_AND_APP), str(tmp_path / "out"))
+    assert "input 'port': give it at run time as -e tosca_input_port=..." in plan.unresolved
+    plays = _plays(plan)
+    assert plays[0]["name"] == "Check the inputs given at run time"
+    assert plays[0]["tasks"][0]["ansible.builtin.assert"]["that"] == ["tosca_input_port is defined"]
+
+
+def test_the_role_registry_maps_types_and_their_descendants_to_roles(tmp_path):
+    types = APP_TYPES + "  example.SpecialApp:\n    derived_from: example.App\n"
+    path = service(tmp_path, "node_templates:\n  app: {type: example.SpecialApp}\n", types=types)
+    plan = compile_file(path, str(tmp_path / "out"), role_registry={"example.App": "infn.cloud.common"})
+    assert plan.operations == [
+        {
+            "node": "app",
+            "interface": "Standard",
+            "operation": "create",
+            "kind": "role",
+            "implementation": "registry: example.App -> infn.cloud.common",
+            "hosts": "localhost",
+        }
+    ]
+    assert _plays(plan)[0]["tasks"][0]["ansible.builtin.include_role"] == {"name": "infn.cloud.common"}
+
+
+def test_a_remote_implementation_compiles_to_a_clear_stop(tmp_path):
+    path = service(
+        tmp_path,
+        "node_templates:\n  app: {type: example.App}\n",
+        types=APP_TYPES.replace("create.yml", "https://example.org/create.yml"),
+    )
+    plan = compile_file(path, str(tmp_path / "out"))
+    assert (
+        plan.warnings
+        and "https://example.org/create.yml is a URL the import map does not send to a local file" in plan.warnings[0]
+    )
+    assert "ansible.builtin.fail" in _plays(plan)[0]["tasks"][0]
+
+
+def test_a_missing_implementation_file_is_a_positioned_problem(tmp_path):
+    path = service(
+        tmp_path, "node_templates:\n  app: {type: example.App}\n", types=APP_TYPES.replace("create.yml", "missing.yml")
+    )
+    with pytest.raises(DescriptionError) as caught:
+        compile_file(path, str(tmp_path / "out"))
+    assert "implementation 'missing.yml' not found" in str(caught.value)
