@@ -14,6 +14,8 @@ operations published (docs/tosca.md, "Run time").
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import re
@@ -29,14 +31,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.tosca.topology import (
     _input_value,
     build_topology,
 )
-
-try:
-    import yaml
-
-    _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-except ImportError:  # pragma: no cover - the loader reports it first
-    yaml = None
-    _Dumper = object
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.yaml_writer import Unsafe, dumps
 
 LIFECYCLE_STEPS = ("create", "configure", "start")
 COMPUTE_TYPES = ("tosca.nodes.Compute", "tosca.nodes.Abstract.Compute")
@@ -44,23 +39,6 @@ STORAGE_TYPES = ("tosca.nodes.Abstract.Storage", "tosca.nodes.BlockStorage", "to
 NETWORK_TYPES = ("tosca.nodes.network.Network", "tosca.nodes.network.Port")
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-class Unsafe(str):
-    """A string Ansible must not template (it holds {{ or {% as data)."""
-
-
-def _represent_unsafe(dumper, value):
-    return dumper.represent_scalar("!unsafe", str(value), style="'")
-
-
-class _PlaybookDumper(_Dumper):  # type: ignore[misc, valid-type]
-    def ignore_aliases(self, data):
-        return True  # a playbook with &id001 anchors is not readable
-
-
-if yaml is not None:
-    _PlaybookDumper.add_representer(Unsafe, _represent_unsafe)
 
 
 @dataclass
@@ -180,6 +158,8 @@ class Compiler:
         self.template_dir = os.path.dirname(os.path.abspath(topology.service.source.path))
         self.groups: dict = {}
         self.state_vars: dict = {}
+        self._used_names: set = set()
+        self._node_data: dict = {}
         self.unresolved: list = []
         self.captured: set = set()  # nodes whose attributes or outputs something reads
         self.warnings: list = []
@@ -187,15 +167,17 @@ class Compiler:
     # ---- naming ----
 
     def _unique(self, table: dict, name: str, prefix: str) -> str:
-        if name not in table:
+        """A variable or group name for name: 'a-b' and 'a_b' must not share one."""
+        found = table.get(name)
+        if found is None:
             base = prefix + safe_name(name)
-            candidate, index = base, 1
-            used = set(table.values())
-            while candidate in used:
+            found, index = base, 1
+            while found in self._used_names:
                 index += 1
-                candidate = f"{base}_{index}"
-            table[name] = candidate
-        return table[name]
+                found = f"{base}_{index}"
+            table[name] = found
+            self._used_names.add(found)
+        return found
 
     def group_of(self, node: NodeTemplate) -> str:
         """The inventory group (or localhost) a node's operations run on."""
@@ -303,6 +285,13 @@ class Compiler:
             return json.dumps(node.name)
         return ""
 
+    def node_data(self, node: NodeTemplate) -> dict:
+        """A node's evaluated properties as file data, made once."""
+        found = self._node_data.get(node.name)
+        if found is None:
+            found = self._node_data[node.name] = self.data(node.values)
+        return found
+
     def data(self, value):
         """value for a YAML file Ansible reads: run-time values as {{ }}, others untemplated."""
         if isinstance(value, RuntimeValue):
@@ -392,7 +381,7 @@ class Compiler:
             node_vars[name] = {
                 "type": node.type.name,
                 "hosts": self.group_of(node),
-                "properties": self.data(node.values),
+                "properties": self.node_data(node),
             }
             if node.host is not None:
                 node_vars[name]["host"] = node.host.name
@@ -467,12 +456,12 @@ class Compiler:
                         "group": self.group_of(node),
                         "type": node.type.name,
                         "capabilities": capabilities,
-                        "properties": self.data(node.values),
+                        "properties": self.node_data(node),
                     }
                 )
             elif kind in ("storage", "network"):
                 resources.append(
-                    {"name": name, "kind": kind, "type": node.type.name, "properties": self.data(node.values)}
+                    {"name": name, "kind": kind, "type": node.type.name, "properties": self.node_data(node)}
                 )
         return plays, node_vars, operations, hosts, resources
 
@@ -484,7 +473,7 @@ class Compiler:
         if kind == "playbook":
             relative = os.path.relpath(implementation["path"], self.output_dir)
             # Vars files of this playbook do not reach the imported one: its vars come inline.
-            properties = self.data(node.values)
+            properties = self.node_data(node)
             plays.append(
                 {
                     "name": label,
@@ -548,12 +537,9 @@ class Compiler:
 
 
 def _dump(data, path: str, header: str) -> None:
-    text = yaml.dump(
-        data, Dumper=_PlaybookDumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
-    )
     temporary = f"{path}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(header + "---\n" + text)
+        handle.write(header + "---\n" + dumps(data))
     os.replace(temporary, path)
 
 
@@ -578,7 +564,7 @@ def compile_topology(
     for output in topology.outputs.values():
         compiler.data(output.value)
     for node in topology.nodes.values():
-        compiler.data(node.values)
+        compiler.node_data(node)
     plays, node_vars, operations, hosts, resources = compiler.compile(order, levels)
     problems.raise_if_any()
     outputs = {name_: compiler.data(output.value) for name_, output in topology.outputs.items()}
@@ -647,6 +633,23 @@ def compile_topology(
     )
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """The cyclic garbage collector paused while a template is read and compiled.
+
+    A template of 10,000 nodes makes millions of small containers, none of them garbage
+    until the compile ends; the collector would scan them again and again, which makes the
+    compile grow faster than the template (bench/tosca_compile). It runs as usual afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def validate_file(
     path: str,
     inputs: dict | None = None,
@@ -655,13 +658,14 @@ def validate_file(
     require_inputs: bool = False,
 ) -> Topology:
     """The checked topology of the template at path; DescriptionError with every problem."""
-    service: Service = load_service(path, import_map, allow_network)
-    problems = Problems()
-    topology = build_topology(service, inputs, problems, require_inputs)
-    problems.raise_if_any()
-    dependency_order(topology, problems)
-    problems.raise_if_any()
-    return topology
+    with _collector_paused():
+        service: Service = load_service(path, import_map, allow_network)
+        problems = Problems()
+        topology = build_topology(service, inputs, problems, require_inputs)
+        problems.raise_if_any()
+        dependency_order(topology, problems)
+        problems.raise_if_any()
+        return topology
 
 
 def compile_file(
@@ -674,12 +678,13 @@ def compile_file(
     name: str | None = None,
 ) -> Plan:
     """Validates the template at path and writes its playbook and vars into output_dir."""
-    topology = validate_file(path, inputs, import_map, allow_network)
-    if name is None:
-        base = os.path.basename(topology.service.source.member or topology.service.source.path)
-        name = safe_name(os.path.splitext(base)[0]) or "service"
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise DescriptionError(
-            [Problem(Mark(path, 1, 1), "", f"name {name!r}: expected letters, digits, '_', '.' or '-'")]
-        )
-    return compile_topology(topology, output_dir, name, role_registry, import_map)
+    with _collector_paused():
+        topology = validate_file(path, inputs, import_map, allow_network)
+        if name is None:
+            base = os.path.basename(topology.service.source.member or topology.service.source.path)
+            name = safe_name(os.path.splitext(base)[0]) or "service"
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise DescriptionError(
+                [Problem(Mark(path, 1, 1), "", f"name {name!r}: expected letters, digits, '_', '.' or '-'")]
+            )
+        return compile_topology(topology, output_dir, name, role_registry, import_map)
