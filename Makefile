@@ -82,6 +82,7 @@ demo-clean: ## remove the demo's containers, volumes and networks
 
 bench: venv collection ## benchmarks (ratios against a baseline measured in the same run)
 	python bench/inventory/run.py
+	python bench/tosca_compile/run.py
 	bash tests/testbed/setup.sh test
 	python bench/dns_bulk/run.py
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 import re
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 
@@ -55,7 +55,10 @@ class Plan:
     operations: list  # node, interface, operation, kind, implementation, hosts
     unresolved: list  # run-time values: attribute/output lookups and inputs to give at run time
     outputs: list
-    warnings: list = field(default_factory=list)
+    policies: list = field(default_factory=list)  # name, type, targets, properties (placement, scaling)
+    groups: list = field(default_factory=list)  # name, type, members, properties
+    warnings: list = field(default_factory=list)  # Problems: the template's and the compiler's
+    topology: Topology | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -69,8 +72,18 @@ class Plan:
             "operations": self.operations,
             "unresolved": self.unresolved,
             "outputs": self.outputs,
-            "warnings": self.warnings,
+            "policies": self.policies,
+            "groups": self.groups,
+            "warnings": [str(warning) for warning in self.warnings],
         }
+
+
+def _literal(value) -> str:
+    """A Jinja literal: a quoted string ('it\\'s'), or a number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    return f"'{text}'"
 
 
 def safe_name(name: str) -> str:
@@ -205,17 +218,17 @@ class Compiler:
         if isinstance(value, (list, tuple)):
             return "[" + ", ".join(self.jinja(item) for item in value) + "]"
         if isinstance(value, dict):
-            return "{" + ", ".join(f"{json.dumps(str(k))}: {self.jinja(v)}" for k, v in value.items()) + "}"
+            return "{" + ", ".join(f"{_literal(str(k))}: {self.jinja(v)}" for k, v in value.items()) + "}"
         if value is None:
             return "none"
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, (int, float)):
             return repr(value)
-        return json.dumps(str(value))
+        return _literal(str(value))
 
     def _runtime_expr(self, value: RuntimeValue) -> str:
-        suffix = "".join(f"[{json.dumps(p)}]" for p in value.path)
+        suffix = "".join(f"[{_literal(p)}]" for p in value.path)
         if value.kind == "input":
             name = f"tosca_input_{safe_name(value.name)}"
             entry = f"input {value.name!r}: give it at run time as -e {name}=..."
@@ -225,7 +238,7 @@ class Compiler:
         if value.kind in ("attribute", "output"):
             node = self.topology.nodes.get(value.node)
             if node is None:  # a relationship template's attribute: no run-time store yet
-                return json.dumps(None)
+                return "none"
             host = self.host_expr(node)
             if value.kind == "attribute" and _kind(node) == "compute" and not value.capability:
                 builtin = self._compute_attribute(node, value.name, host)
@@ -237,7 +250,7 @@ class Compiler:
                 self.unresolved.append(
                     f"get_operation_output {node.name}.{value.interface}.{value.operation}.{value.name}"
                 )
-                return f"{state}['outputs']['{value.interface}.{value.operation}'][{json.dumps(value.name)}]{suffix}"
+                return f"{state}['outputs']['{value.interface}.{value.operation}'][{_literal(value.name)}]{suffix}"
             name = f"{value.capability}.{value.name}" if value.capability else value.name
             self.unresolved.append(f"get_attribute {node.name}.{name}")
             definition = node.type.merged("attributes").get(value.name)
@@ -248,20 +261,18 @@ class Compiler:
                 fallback = f" | default({self.jinja(definition.default)})"
             elif value.name in node.values:
                 fallback = f" | default({self.jinja(node.values[value.name])})"
-            return f"(({state} | default({{}}))['attributes'] | default({{}}))[{json.dumps(name)}]{fallback}{suffix}"
+            return f"(({state} | default({{}}))['attributes'] | default({{}}))[{_literal(name)}]{fallback}{suffix}"
         if value.kind == "concat":
             return "([" + ", ".join(self._text_expr(p) for p in value.parts) + "] | join)"
         if value.kind == "join":
-            return (
-                "([" + ", ".join(self._text_expr(p) for p in value.parts) + f"] | join({json.dumps(value.delimiter)}))"
-            )
+            return "([" + ", ".join(self._text_expr(p) for p in value.parts) + f"] | join({_literal(value.delimiter)}))"
         if value.kind == "token":
             text, delimiters, index = value.parts
             expr = self._text_expr(text)
             if len(delimiters) == 1:
-                return f"({expr}).split({json.dumps(delimiters)})[{index}]"
+                return f"({expr}).split({_literal(delimiters)})[{index}]"
             pattern = "[" + re.escape(delimiters) + "]"
-            return f"(({expr}) | regex_replace({json.dumps(pattern)}, '\\x1f')).split('\\x1f')[{index}]"
+            return f"(({expr}) | regex_replace({_literal(pattern)}, '\\x1f')).split('\\x1f')[{index}]"
         raise ValueError(value.kind)  # pragma: no cover - every kind is handled above
 
     def _text_expr(self, value) -> str:
@@ -270,8 +281,8 @@ class Compiler:
         if value is None:
             return "''"
         if isinstance(value, bool):
-            return json.dumps("true" if value else "false")
-        return json.dumps(str(value))
+            return _literal("true" if value else "false")
+        return _literal(str(value))
 
     def _compute_attribute(self, node: NodeTemplate, name: str, host: str) -> str:
         private = (
@@ -282,7 +293,7 @@ class Compiler:
         if name == "public_address":
             return f"hostvars[{host}]['tosca_public_address'] | default({private})"
         if name in ("tosca_name", "tosca_id"):
-            return json.dumps(node.name)
+            return _literal(node.name)
         return ""
 
     def node_data(self, node: NodeTemplate) -> dict:
@@ -362,7 +373,20 @@ class Compiler:
         typedef = node.type
         while typedef is not None:
             if typedef.name in self.registry:
-                return typedef.name, self.registry[typedef.name]
+                entry = self.registry[typedef.name]
+                if (isinstance(entry, str) and entry) or (
+                    isinstance(entry, dict)
+                    and isinstance(entry.get("role"), str)
+                    and isinstance(entry.get("vars", {}), dict)
+                    and set(entry) <= {"role", "vars"}
+                ):
+                    return typedef.name, entry
+                self.problems.add(
+                    node.mark,
+                    f"topology_template.node_templates.{node.name}.type",
+                    f"role_registry[{typedef.name!r}]: expected a role name or {{role: <name>, vars: {{...}}}}, got {entry!r}",
+                )
+                return None, None
             typedef = typedef.parent
         return None, None
 
@@ -502,7 +526,7 @@ class Compiler:
                 f"{label}: the implementation {implementation['implementation']} is a URL the import map does not"
                 f" send to a local file; map it, or register a role for {node.type.name}"
             )
-            self.warnings.append(message)
+            self.warnings.append(Problem(node.mark, self._op_path(node, "Standard", step), message))
             task = {"name": "Stop: the implementation is not available", "ansible.builtin.fail": {"msg": message}}
         tasks = [task]
         if node.name in self.captured and kind != "remote":
@@ -557,6 +581,7 @@ def compile_topology(
     if source.zip_file:
         # Implementations inside a CSAR are unpacked beside the playbook.
         unpacked = os.path.join(os.path.abspath(output_dir), f"{name}.csar")
+        shutil.rmtree(unpacked, ignore_errors=True)  # nothing left from an earlier version
         with zipfile.ZipFile(source.zip_file) as archive:
             archive.extractall(unpacked)
         compiler.template_dir = os.path.dirname(os.path.join(unpacked, source.member))
@@ -629,8 +654,17 @@ def compile_topology(
         operations,
         unresolved,
         sorted(outputs),
-        sorted(set(compiler.warnings)),
+        [_grouping(name, entry, "targets", compiler) for name, entry in topology.policies.items()],
+        [_grouping(name, entry, "members", compiler) for name, entry in topology.groups.items()],
+        topology.service.warnings + compiler.warnings,
+        topology,
     )
+
+
+def _grouping(name: str, entry: tuple, members_key: str, compiler: Compiler) -> dict:
+    """A policy or group as the plan gives it (the orchestrator reads placement from it)."""
+    typedef, members, properties = entry
+    return {"name": name, "type": typedef.name, members_key: members, "properties": compiler.data(properties)}
 
 
 @contextlib.contextmanager

@@ -180,6 +180,19 @@ OUTPUT = frozenset(
         "default",
     }
 )
+SUBSTITUTION_MAPPINGS = frozenset(
+    {
+        "node_type",
+        "node",
+        "substitution_filter",
+        "properties",
+        "attributes",
+        "capabilities",
+        "requirements",
+        "interfaces",
+    }
+)
+NODE_FILTER = frozenset({"properties", "capabilities"})
 IMPORT = frozenset({"file", "url", "repository", "namespace_prefix", "namespace_uri", "namespace", "profile"})
 REPOSITORY = frozenset({"description", "url", "credential"})
 

@@ -328,6 +328,8 @@ def _node_template(name, raw, types, path, mark, problems) -> NodeTemplate | Non
         types.unknown("node_types", type_name, f"{path}.type", mark_of(raw, "type"), problems)
         return None
     node = NodeTemplate(name, typedef, raw, mark)
+    if "node_filter" in raw:
+        check_node_filter(raw["node_filter"], f"{path}.node_filter", mark_of(raw, "node_filter") or mark, problems)
     node.properties = _mapping(raw, "properties", path, mark, problems)
     node.attributes = _mapping(raw, "attributes", path, mark, problems)
     types.check_properties(
@@ -516,6 +518,10 @@ def _requirements(node: NodeTemplate, topology: Topology, types, problems: Probl
 
 
 def _requirement(node, name, definition, assignment, topology, types, path, mark, problems) -> Requirement | None:
+    if "node_filter" in assignment:
+        check_node_filter(
+            assignment["node_filter"], f"{path}.node_filter", mark_of(assignment, "node_filter") or mark, problems
+        )
     target_name = assignment.get("node", definition.node)
     capability_name = assignment.get("capability")
     target = None
@@ -524,15 +530,21 @@ def _requirement(node, name, definition, assignment, topology, types, path, mark
         target = topology.nodes[target_name]
     elif isinstance(target_name, str) and types.find("node_types", target_name) is not None:
         target_type = target_name  # abstract: any node of that type, found by the orchestrator
-        if "node" in assignment:
-            # A type named in the template: the topology's one node of that type, if there is one.
-            candidates = [
-                n
-                for n in topology.nodes.values()
-                if n.type.is_a(types.canonical("node_types", target_name)) and n is not node
-            ]
-            if len(candidates) == 1:
-                target = candidates[0]
+        # The topology's one node of that type offering the capability, if there is exactly one:
+        # the orchestrator's choice made at compile time (docs/tosca.md, readings).
+        wanted_type = types.canonical("node_types", target_name)
+        candidates = [
+            n
+            for n in topology.nodes.values()
+            if n is not node
+            and n.type.is_a(wanted_type)
+            and any(
+                c.type is not None and types.capability_satisfies(c.type.name, definition.capability)
+                for c in n.capabilities.values()
+            )
+        ]
+        if len(candidates) == 1:
+            target = candidates[0]
     elif target_name is not None:
         problems.add(
             mark_of(assignment, "node") or mark,
@@ -755,6 +767,35 @@ def _outputs(raw, topology: Topology, evaluator: Evaluator, path: str, mark: Mar
         topology.outputs[name] = Output(name, value, out_mark, description if isinstance(description, str) else "")
 
 
+def check_node_filter(raw, path: str, mark: Mark, problems: Problems) -> None:
+    """The shape of a node filter (3.6.5): lists of property and capability filters."""
+    if not isinstance(raw, dict):
+        problems.add(
+            mark, path, f"expected a node filter (a mapping with properties and capabilities), got {describe(raw)}"
+        )
+        return
+    grammar.check_keys(raw, grammar.NODE_FILTER, path, mark, problems)
+    for key in ("properties", "capabilities"):
+        items = raw.get(key)
+        if items is None:
+            continue
+        item_path, item_mark = f"{path}.{key}", mark_of(raw, key) or mark
+        if not isinstance(items, list):
+            problems.add(
+                item_mark,
+                item_path,
+                f"expected a list of {key[:-3] if key == 'properties' else key[:-1]} filters, got {describe(items)}",
+            )
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                problems.add(
+                    mark_of(items, index) or item_mark,
+                    f"{item_path}[{index}]",
+                    f"expected a mapping 'name: filter', got {describe(item)}",
+                )
+
+
 def _substitution(raw, topology: Topology, types, path: str, mark: Mark, problems: Problems) -> None:
     section = raw.get("substitution_mappings")
     if section is None:
@@ -763,8 +804,32 @@ def _substitution(raw, topology: Topology, types, path: str, mark: Mark, problem
     if not isinstance(section, dict):
         problems.add(sub_mark, sub_path, f"expected a mapping, got {describe(section)}")
         return
+    grammar.check_keys(section, grammar.SUBSTITUTION_MAPPINGS, sub_path, sub_mark, problems)
+    substitution_filter = section.get("substitution_filter")
+    if substitution_filter is not None:
+        filter_path, filter_mark = (
+            f"{sub_path}.substitution_filter",
+            mark_of(section, "substitution_filter") or sub_mark,
+        )
+        # 1.3 writes the filter itself; tosca-parser's templates wrap it in node_filter.
+        if isinstance(substitution_filter, dict) and set(substitution_filter) == {"node_filter"}:
+            substitution_filter = substitution_filter["node_filter"]
+            filter_path = f"{filter_path}.node_filter"
+        check_node_filter(substitution_filter, filter_path, filter_mark, problems)
     node_type = section.get("node_type")
-    if node_type is not None and types.find("node_types", node_type) is None:
+    substituted = types.find("node_types", node_type)
+    if substituted is not None and "properties" not in section:
+        # Without a properties mapping, the substituted node's properties are the topology's
+        # inputs of the same names (1.0-1.2; tosca-parser reads 1.3 so too): the required ones
+        # must be there.
+        for name, definition in substituted.merged("properties").items():
+            if definition.required and not definition.has_default and name not in topology.input_defs:
+                problems.add(
+                    mark_of(section, "node_type") or sub_mark,
+                    f"{sub_path}.node_type",
+                    f"required property {name!r} of {substituted.name} has no input of that name in this topology",
+                )
+    if node_type is not None and substituted is None:
         types.unknown(
             "node_types", node_type, f"{sub_path}.node_type", mark_of(section, "node_type") or sub_mark, problems
         )

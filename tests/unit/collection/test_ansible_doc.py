@@ -49,6 +49,7 @@ def test_description_keys_left_to_the_plugin_are_its_options(ansible_env):
         ("module", "dns_record"),
         ("module", "swift_ring"),
         ("module", "log_search"),
+        ("module", "tosca"),
         ("filter", "podman_site_layout"),
         ("filter", "swift_rings"),
     ],

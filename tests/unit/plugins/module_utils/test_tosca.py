@@ -357,6 +357,19 @@ def test_compile_orders_nodes_and_writes_a_readable_deterministic_playbook(tmp_p
     assert "get_attribute app.url" in plan.unresolved
 
 
+def test_placement_policies_and_groups_reach_the_plan(tmp_path):
+    topology = SERVER_AND_APP.replace(
+        "outputs:",
+        "policies:\n  - near_data:\n      type: tosca.policies.Placement\n      targets: [server]\n"
+        "groups:\n  web:\n    type: tosca.groups.Root\n    members: [server, app]\noutputs:",
+    )
+    plan = compile_file(service(tmp_path, topology), str(tmp_path / "out"), inputs={"port": 1})
+    assert plan.policies == [
+        {"name": "near_data", "type": "tosca.policies.Placement", "targets": ["server"], "properties": {}}
+    ]
+    assert plan.groups == [{"name": "web", "type": "tosca.groups.Root", "members": ["server", "app"], "properties": {}}]
+
+
 def test_inputs_without_value_become_run_time_extra_vars(tmp_path):
     plan = compile_file(service(tmp_path, SERVER_AND_APP), str(tmp_path / "out"))
     assert "input 'port': give it at run time as -e tosca_input_port=..." in plan.unresolved
@@ -389,10 +402,9 @@ def test_a_remote_implementation_compiles_to_a_clear_stop(tmp_path):
         types=APP_TYPES.replace("create.yml", "https://example.org/create.yml"),
     )
     plan = compile_file(path, str(tmp_path / "out"))
-    assert (
-        plan.warnings
-        and "https://example.org/create.yml is a URL the import map does not send to a local file" in plan.warnings[0]
-    )
+    (warning,) = plan.warnings
+    assert warning.path == "topology_template.node_templates.app.interfaces.Standard.create.implementation"
+    assert "https://example.org/create.yml is a URL the import map does not send to a local file" in warning.message
     assert "ansible.builtin.fail" in _plays(plan)[0]["tasks"][0]
 
 

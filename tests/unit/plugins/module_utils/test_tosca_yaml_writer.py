@@ -39,4 +39,4 @@ def test_what_is_written_reads_back_the_same(data):
 def test_unsafe_strings_are_tagged_and_plain_ones_stay_plain():
     text = dumps([{"name": "app: Standard.create", "hosts": "tosca_server", "msg": Unsafe("{{ not templated }}")}])
     assert text == '- name: "app: Standard.create"\n  hosts: tosca_server\n  msg: !unsafe "{{ not templated }}"\n'
-    assert type(yaml.load(text, Loader=_UnsafeLoader)[0]["msg"]) is Unsafe
+    assert isinstance(yaml.load(text, Loader=_UnsafeLoader)[0]["msg"], Unsafe)
