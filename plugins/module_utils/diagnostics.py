@@ -57,6 +57,21 @@ class Problems:
             raise DescriptionError(self._problems)
 
 
+def describe(value) -> str:
+    """How a value reads in a message: 'ten' for strings, a list, a mapping, null, 3."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+    return repr(value)
+
+
 def did_you_mean(word: str, candidates) -> str:
     """`` (did you mean 'x'?)`` when a candidate is close to word, else an empty string."""
     close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)

@@ -126,6 +126,12 @@ def mark_of(container, key) -> Mark | None:
     return finder(key) if finder else None
 
 
+def key_mark_of(container, key) -> Mark | None:
+    """The mark of key itself in container when it keeps positions, else None."""
+    finder = getattr(container, "key_mark_of", None)
+    return finder(key) if finder else None
+
+
 def position(data, file: str, line: int = 1, column: int = 1):
     """data (plain dicts and lists) as positioned containers that all point at one place."""
     where = _Position(line, column)

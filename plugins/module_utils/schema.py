@@ -17,27 +17,13 @@ from dataclasses import dataclass, field
 from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
     Mark,
     Problems,
+    describe,
     did_you_mean,
     join_path,
 )
-from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import mark_of
+from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import key_mark_of, mark_of
 
 INVALID = object()  # what a check returns for a value it could not accept
-
-
-def describe(value) -> str:
-    """How a value reads in a message: 'ten' for strings, a list, a mapping, null, 3."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
 
 
 class Spec:
@@ -174,7 +160,7 @@ class Record(Spec):
         result = {}
         for key in value:
             if key not in self.fields:
-                key_mark = value.key_mark_of(key) if hasattr(value, "key_mark_of") else mark
+                key_mark = key_mark_of(value, key) or mark
                 problems.add(key_mark or mark, join_path(path, key), f"unknown key{did_you_mean(key, self.fields)}")
         for name, spec_field in self.fields.items():
             if name in value:

@@ -218,17 +218,23 @@ class Evaluator:
             self.problems.add(mark, path, f"{name} cannot be used in {where}")
         return entity
 
-    def _get_property(self, args, context, path, mark):
+    def _path_args(self, args, function: str, what: str, path: str, mark: Mark) -> bool:
+        """Whether args are [entity, names or indexes...], as get_property and get_attribute take."""
         if (
-            not isinstance(args, list)
-            or len(args) < 2
-            or not all(isinstance(a, (str, int)) and not isinstance(a, bool) for a in args)
+            isinstance(args, list)
+            and len(args) >= 2
+            and all(isinstance(a, (str, int)) and not isinstance(a, bool) for a in args)
         ):
-            self.problems.add(
-                mark,
-                path,
-                "expected get_property: [<node or SELF, SOURCE, TARGET, HOST>, <capability or requirement>?, <property>, <nested>...]",
-            )
+            return True
+        self.problems.add(
+            mark,
+            path,
+            f"expected {function}: [<node or SELF, SOURCE, TARGET, HOST>, <capability or requirement>?, <{what}>, <nested>...]",
+        )
+        return False
+
+    def _get_property(self, args, context, path, mark):
+        if not self._path_args(args, "get_property", "property", path, mark):
             return None
         entity = self._entity(args[0], context, path, mark, prop=args[1] if isinstance(args[1], str) else None)
         if entity is None:
@@ -267,16 +273,7 @@ class Evaluator:
         return None
 
     def _get_attribute(self, args, context, path, mark):
-        if (
-            not isinstance(args, list)
-            or len(args) < 2
-            or not all(isinstance(a, (str, int)) and not isinstance(a, bool) for a in args)
-        ):
-            self.problems.add(
-                mark,
-                path,
-                "expected get_attribute: [<node or SELF, SOURCE, TARGET, HOST>, <capability or requirement>?, <attribute>, <nested>...]",
-            )
+        if not self._path_args(args, "get_attribute", "attribute", path, mark):
             return None
         entity = self._entity(
             args[0], context, path, mark, prop=args[1] if isinstance(args[1], str) else None, has=_has_attribute

@@ -9,7 +9,19 @@ ones, since templates written for one parser often carry them (docs/tosca.md).
 from __future__ import annotations
 
 from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import Mark, Problems, did_you_mean, join_path
+from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import key_mark_of
 
+# The sections of type definitions, in the order the loader reads them.
+KINDS = (
+    "data_types",
+    "artifact_types",
+    "capability_types",
+    "interface_types",
+    "relationship_types",
+    "node_types",
+    "group_types",
+    "policy_types",
+)
 SERVICE_TEMPLATE = frozenset(
     {
         "tosca_definitions_version",
@@ -19,14 +31,6 @@ SERVICE_TEMPLATE = frozenset(
         "dsl_definitions",
         "repositories",
         "imports",
-        "artifact_types",
-        "data_types",
-        "capability_types",
-        "interface_types",
-        "relationship_types",
-        "node_types",
-        "group_types",
-        "policy_types",
         "topology_template",
         # 1.0 puts the template's metadata at the top level.
         "template_name",
@@ -37,6 +41,7 @@ SERVICE_TEMPLATE = frozenset(
         "service_template",
         "functions",
         "namespace",
+        *KINDS,
     }
 )
 COMMON_TYPE = frozenset({"derived_from", "version", "metadata", "description"})
@@ -201,5 +206,5 @@ def check_keys(mapping, allowed: frozenset, path: str, mark: Mark, problems: Pro
     """Reports each key of mapping that allowed lacks, with a did-you-mean."""
     for key in mapping:
         if key not in allowed:
-            where = mapping.key_mark_of(key) if hasattr(mapping, "key_mark_of") else mark
+            where = key_mark_of(mapping, key) or mark
             problems.add(where or mark, join_path(path, key), f"unknown keyname{did_you_mean(key, allowed)}")

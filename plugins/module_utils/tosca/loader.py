@@ -26,6 +26,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
     Mark,
     Problem,
     Problems,
+    describe,
     did_you_mean,
     join_path,
 )
@@ -41,7 +42,6 @@ from ansible_collections.infn.cloud.plugins.module_utils.tosca.types import (
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.values import (
     PRIMITIVE_TYPES,
     PRIMITIVE_TYPES_2_0,
-    describe,
 )
 
 PROFILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles")

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import Mark, Problems, did_you_mean, join_path
-from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import mark_of, overlay
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
+    Mark,
+    Problems,
+    describe,
+    did_you_mean,
+    join_path,
+)
+from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import key_mark_of, mark_of, overlay
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import grammar
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import (
     Context,
@@ -25,7 +31,6 @@ from ansible_collections.infn.cloud.plugins.module_utils.tosca.types import (
     OperationDef,
     TypeDef,
 )
-from ansible_collections.infn.cloud.plugins.module_utils.tosca.values import describe
 
 HOSTED_ON = "tosca.relationships.HostedOn"
 DEPENDS_ON = "tosca.relationships.DependsOn"
@@ -152,8 +157,8 @@ def build_topology(service: Service, inputs: dict | None, problems: Problems, re
     reader.check_pending()
     _input_values(topology, inputs or {}, problems, require_inputs, tmark)
 
-    node_section = _section(raw, "node_templates", path, tmark, problems)
-    relationship_section = _section(raw, "relationship_templates", path, tmark, problems)
+    node_section = _mapping(raw, "node_templates", path, tmark, problems)
+    relationship_section = _mapping(raw, "relationship_templates", path, tmark, problems)
     for name, node_raw in relationship_section.items():
         relationship = _relationship_template(
             name,
@@ -240,16 +245,6 @@ def _copied(name: str, raw: dict, section: dict, path: str, problems: Problems) 
         )
         return raw
     return overlay(source, raw, leave_out=("copy",))
-
-
-def _section(raw, name: str, path: str, mark: Mark, problems: Problems) -> dict:
-    section = raw.get(name)
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        problems.add(mark_of(raw, name) or mark, f"{path}.{name}", f"expected a mapping, got {describe(section)}")
-        return {}
-    return section
 
 
 def _input_values(topology: Topology, given: dict, problems: Problems, require: bool, mark: Mark) -> None:
@@ -350,7 +345,7 @@ def _node_template(name, raw, types, path, mark, problems) -> NodeTemplate | Non
         capability = node.capabilities.get(cap_name)
         if capability is None:
             problems.add(
-                assigned.key_mark_of(cap_name) if hasattr(assigned, "key_mark_of") else cap_mark,
+                key_mark_of(assigned, cap_name) or cap_mark,
                 cap_path,
                 f"node type {typedef.name} has no capability {cap_name!r}{did_you_mean(cap_name, capability_defs)}",
             )
@@ -494,7 +489,7 @@ def _requirements(node: NodeTemplate, topology: Topology, types, problems: Probl
         definition = definitions.get(name)
         if definition is None:
             problems.add(
-                item.key_mark_of(name) if hasattr(item, "key_mark_of") else mark,
+                key_mark_of(item, name) or mark,
                 item_path,
                 f"node type {node.type.name} has no requirement {name!r}{did_you_mean(name, definitions)}",
             )
@@ -753,7 +748,7 @@ def _groups(raw, topology: Topology, types, path, mark, problems, section_name, 
 
 
 def _outputs(raw, topology: Topology, evaluator: Evaluator, path: str, mark: Mark, problems: Problems) -> None:
-    section = _section(raw, "outputs", path, mark, problems)
+    section = _mapping(raw, "outputs", path, mark, problems)
     for name, output in section.items():
         out_path, out_mark = f"{path}.outputs.{name}", mark_of(section, name) or mark
         if not isinstance(output, dict) or "value" not in output:

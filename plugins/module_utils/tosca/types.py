@@ -15,10 +15,11 @@ from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
     Mark,
     Problem,
     Problems,
+    describe,
     did_you_mean,
     join_path,
 )
-from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import mark_of
+from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import key_mark_of, mark_of
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import grammar
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import is_function
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.values import (
@@ -29,19 +30,9 @@ from ansible_collections.infn.cloud.plugins.module_utils.tosca.values import (
     ValueProblem,
     check_primitive,
     compile_constraint,
-    describe,
 )
 
-KINDS = (
-    "data_types",
-    "artifact_types",
-    "capability_types",
-    "interface_types",
-    "relationship_types",
-    "node_types",
-    "group_types",
-    "policy_types",
-)
+KINDS = grammar.KINDS
 KIND_NOUNS = {kind: kind[:-1].replace("_", " ") for kind in KINDS}
 # The normative namespace of each kind: 'Compute' and 'tosca:Compute' stand for
 # tosca.nodes.Compute (Simple Profile 3.2.2, short names).
@@ -340,7 +331,7 @@ class TypeSystem:
             value_mark = mark_of(assigned, name) or mark
             if definition is None:
                 problems.add(
-                    assigned.key_mark_of(name) if hasattr(assigned, "key_mark_of") else value_mark,
+                    key_mark_of(assigned, name) or value_mark,
                     join_path(path, name),
                     f"{owner} has no property {describe(name)}{did_you_mean(name, definitions)}",
                 )
@@ -451,16 +442,20 @@ class DefinitionReader:
                 self.problems.add(mark_of(raw, index), join_path(path, index), str(problem))
         return result
 
+    def _entries(self, raw, path: str, owner_mark: Mark, what: str):
+        """(name, definition, path, mark) of each entry of a section that must be a mapping."""
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self.problems.add(owner_mark, path, f"expected a mapping of {what}, got {describe(raw)}")
+            return
+        for name, definition in raw.items():
+            yield name, definition, join_path(path, name), mark_of(raw, name) or owner_mark
+
     def property_defs(self, raw, path: str, owner_mark: Mark, what: str = "property") -> dict:
         """A properties/attributes/inputs section as PropertyDefs by name."""
-        if raw is None:
-            return {}
-        if not isinstance(raw, dict):
-            self.problems.add(owner_mark, path, f"expected a mapping of {what} definitions, got {describe(raw)}")
-            return {}
         result = {}
-        for name, definition in raw.items():
-            item_path, mark = join_path(path, name), mark_of(raw, name) or owner_mark
+        for name, definition, item_path, mark in self._entries(raw, path, owner_mark, f"{what} definitions"):
             if definition is None:
                 definition = {}
             if not isinstance(definition, dict):
@@ -513,14 +508,8 @@ class DefinitionReader:
         return (lower, upper)
 
     def capability_defs(self, raw, path: str, owner_mark: Mark) -> dict:
-        if raw is None:
-            return {}
-        if not isinstance(raw, dict):
-            self.problems.add(owner_mark, path, f"expected a mapping of capability definitions, got {describe(raw)}")
-            return {}
         result = {}
-        for name, definition in raw.items():
-            item_path, mark = join_path(path, name), mark_of(raw, name) or owner_mark
+        for name, definition, item_path, mark in self._entries(raw, path, owner_mark, "capability definitions"):
             if isinstance(definition, str):  # short form: the capability type
                 self.need_type("capability_types", definition, item_path, mark)
                 result[name] = CapabilityDef(name, definition, {}, {}, mark=mark)
@@ -637,14 +626,8 @@ class DefinitionReader:
 
     def interface_defs(self, raw, path: str, owner_mark: Mark) -> dict:
         """Interfaces of a node or relationship type (or their templates' assignments)."""
-        if raw is None:
-            return {}
-        if not isinstance(raw, dict):
-            self.problems.add(owner_mark, path, f"expected a mapping of interfaces, got {describe(raw)}")
-            return {}
         result = {}
-        for name, definition in raw.items():
-            item_path, mark = join_path(path, name), mark_of(raw, name) or owner_mark
+        for name, definition, item_path, mark in self._entries(raw, path, owner_mark, "interfaces"):
             if definition is None:
                 definition = {}
             if isinstance(definition, str):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import did_you_mean
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import describe, did_you_mean
 
 
 class ValueProblem(Exception):
@@ -55,21 +55,6 @@ PRIMITIVE_TYPES = frozenset(
 # TOSCA 2.0 adds bytes; its own scalar units are declared by profiles, which we do not read yet.
 PRIMITIVE_TYPES_2_0 = PRIMITIVE_TYPES | {"bytes"}
 UNBOUNDED = float("inf")
-
-
-def describe(value) -> str:
-    """How a value reads in a message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
-    return repr(value)
 
 
 def scalar_unit(value, type_name: str) -> float:

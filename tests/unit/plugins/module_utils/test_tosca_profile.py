@@ -14,18 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.grammar import KINDS
+
 PROFILE = Path(__file__).resolve().parents[4] / "plugins/module_utils/tosca/profiles/tosca_simple_yaml_1_3.yaml"
 
-SECTIONS = [
-    "data_types",
-    "artifact_types",
-    "capability_types",
-    "interface_types",
-    "relationship_types",
-    "node_types",
-    "group_types",
-    "policy_types",
-]
+SECTIONS = list(KINDS)
 
 PRIMITIVES = {
     "string",
