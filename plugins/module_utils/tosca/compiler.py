@@ -269,10 +269,10 @@ class Compiler:
         if value.kind == "token":
             text, delimiters, index = value.parts
             expr = self._text_expr(text)
-            if len(delimiters) == 1:
-                return f"({expr}).split({_literal(delimiters)})[{index}]"
-            pattern = "[" + re.escape(delimiters) + "]"
-            return f"(({expr}) | regex_replace({_literal(pattern)}, '\\x1f')).split('\\x1f')[{index}]"
+            # Any of the characters splits: the others become the first, then one split.
+            for delimiter in delimiters[1:]:
+                expr = f"({expr}).replace({_literal(delimiter)}, {_literal(delimiters[0])})"
+            return f"({expr}).split({_literal(delimiters[0])})[{index}]"
         raise ValueError(value.kind)  # pragma: no cover - every kind is handled above
 
     def _text_expr(self, value) -> str:

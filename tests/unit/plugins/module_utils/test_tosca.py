@@ -415,3 +415,62 @@ def test_a_missing_implementation_file_is_a_positioned_problem(tmp_path):
     with pytest.raises(DescriptionError) as caught:
         compile_file(path, str(tmp_path / "out"))
     assert "implementation 'missing.yml' not found" in str(caught.value)
+
+
+def test_run_time_values_compile_into_jinja_lookups(tmp_path):
+    types = APP_TYPES.replace(
+        "        create: create.yml\n",
+        "        create: create.yml\n        configure:\n          implementation: create.yml\n          inputs:\n"
+        "            token: { get_operation_output: [SELF, Standard, create, token] }\n"
+        "            host_part: { token: [{ get_attribute: [SELF, url] }, ':/', 1] }\n"
+        "            joined: { join: [[{ get_input: missing }, b], '-'] }\n",
+    )
+    topology = "inputs:\n  missing: {type: string}\nnode_templates:\n  app: {type: example.App}\n"
+    plan = compile_file(service(tmp_path, topology, types=types), str(tmp_path / "out"))
+    configure = next(p for p in _plays(plan) if p["name"] == "app: Standard.configure")
+    state = "hostvars['localhost']['tosca_state_app']"
+    assert configure["vars"]["token"] == "{{ " + f"{state}['outputs']['Standard.create']['token']" + " }}"
+    url = f"((({state} | default({{}}))['attributes'] | default({{}}))['url'] | string)"
+    assert configure["vars"]["host_part"] == "{{ ((" + url + ").replace('/', ':')).split(':')[1] }}"
+    assert configure["vars"]["joined"] == "{{ ([(tosca_input_missing | string), 'b'] | join('-')) }}"
+    assert "get_operation_output app.Standard.create.token" in plan.unresolved
+
+
+def test_a_relationship_template_and_its_properties(tmp_path):
+    topology = """\
+    relationship_templates:
+      storage_link:
+        type: tosca.relationships.AttachesTo
+        properties: {location: /mnt/data}
+    node_templates:
+      server:
+        type: tosca.nodes.Compute
+        requirements:
+          - local_storage: {node: disk, relationship: storage_link}
+      disk:
+        type: tosca.nodes.Storage.BlockStorage
+        properties: {size: 10 GB}
+    """
+    result = validate_file(service(tmp_path, topology))
+    link = result.nodes["server"].requirement("local_storage")
+    assert link.target is result.nodes["disk"]
+    assert link.relationship.name == "tosca.relationships.AttachesTo"
+    assert link.relationship_properties == {"location": "/mnt/data"}
+    plan = compile_file(service(tmp_path, topology), str(tmp_path / "out"))
+    assert plan.node_order == ["disk", "server"]
+    assert plan.resources == [
+        {"name": "disk", "kind": "storage", "type": "tosca.nodes.Storage.BlockStorage", "properties": {"size": "10 GB"}}
+    ]
+
+
+def test_a_csar_compiles_with_its_implementations_unpacked(tmp_path):
+    archive = tmp_path / "app.csar"
+    with zipfile.ZipFile(archive, "w") as csar:
+        csar.writestr("TOSCA-Metadata/TOSCA.meta", "Entry-Definitions: service.yaml\n")
+        csar.writestr(
+            "service.yaml", HEADER + APP_TYPES + "topology_template:\n  node_templates:\n    app: {type: example.App}\n"
+        )
+        csar.writestr("create.yml", "- hosts: all\n  tasks: []\n")
+    plan = compile_file(str(archive), str(tmp_path / "out"))
+    assert _plays(plan)[0]["ansible.builtin.import_playbook"] == "service.csar/create.yml"
+    assert (tmp_path / "out/service.csar/create.yml").is_file()

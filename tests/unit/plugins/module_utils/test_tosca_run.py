@@ -41,6 +41,7 @@ node_types:
           inputs:
             log: {get_input: log}
             database_url: {get_attribute: [example_db, url]}
+            database_host: {token: [{get_attribute: [example_db, url]}, ":/", 3]}
         start:
           implementation: operations/web_start.sh
           inputs:
@@ -93,7 +94,7 @@ WEB_CONFIGURE = """\
     - name: Note what ran
       ansible.builtin.lineinfile:
         path: "{{ log }}"
-        line: "configure {{ tosca_node }} {{ tosca_properties.greeting }} -> {{ database_url }}"
+        line: "configure {{ tosca_node }} {{ tosca_properties.greeting }} -> {{ database_url }} on {{ database_host }}"
 """
 
 WEB_START = """\
@@ -155,7 +156,7 @@ def test_the_compiled_playbook_runs_in_order_and_returns_the_outputs(compiled, a
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert log.read_text().splitlines() == [
         "create example_db {{ not templated }}",
-        "configure web hello from {{ not templated }} -> postgres://web-1/example_db",
+        "configure web hello from {{ not templated }} -> postgres://web-1/example_db on web-1",
         "start web",
     ]
     report = json.loads(result.stdout)
