@@ -173,7 +173,9 @@ def test_log_search_finds_a_message_by_text_and_host():
     mark = token()
     podman_exec(CLIENT, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
     podman_exec(COLLECTOR_B, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
-    wait_for("both messages in A's store", lambda: count(COLLECTOR_A, f"message LIKE '%{mark}%'") == 2, 30)
+    # B's forwarding to A may still be waiting out its last retry interval after the outages
+    # of the tests above: at most 30 s (action.resumeIntervalMax), plus the delivery.
+    wait_for("both messages in A's store", lambda: count(COLLECTOR_A, f"message LIKE '%{mark}%'") == 2, 60)
     result = log_search(COLLECTOR_A, text=f"quota {mark}", host=[CLIENT], since="10m")
     assert result.get("failed") is not True, result
     assert result["changed"] is False

@@ -8,8 +8,14 @@ ones, since templates written for one parser often carry them (docs/tosca.md).
 
 from __future__ import annotations
 
-from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import Mark, Problems, did_you_mean, join_path
-from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import key_mark_of
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
+    Mark,
+    Problems,
+    describe,
+    did_you_mean,
+    join_path,
+)
+from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import key_mark_of, overlay
 
 # The sections of type definitions, in the order the loader reads them.
 KINDS = (
@@ -208,3 +214,17 @@ def check_keys(mapping, allowed: frozenset, path: str, mark: Mark, problems: Pro
         if key not in allowed:
             where = key_mark_of(mapping, key) or mark
             problems.add(where or mark, join_path(path, key), f"unknown keyname{did_you_mean(key, allowed)}")
+
+
+def string_keys(mapping, path: str, mark: Mark, problems: Problems, what: str = "name"):
+    """mapping without its keys that are not strings (TOSCA names are), each one reported."""
+    bad = [key for key in mapping if not isinstance(key, str)]
+    if not bad:
+        return mapping
+    for key in bad:
+        problems.add(
+            key_mark_of(mapping, key) or mark,
+            join_path(path, str(key)),
+            f"a {what} must be a string, got {describe(key)}",
+        )
+    return overlay({}, mapping, leave_out=bad)

@@ -30,7 +30,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
     did_you_mean,
     join_path,
 )
-from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import load, mark_of, read_text
+from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import load, mark_of, position, read_text
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import grammar
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.types import (
     KINDS,
@@ -408,13 +408,16 @@ class Loader:
                     f"expected a mapping of {kind.replace('_', ' ')}, got {describe(section)}",
                 )
                 continue
+            section = grammar.string_keys(
+                section, kind, mark_of(document, kind) or Mark(source.path, 1, 1), self.problems, "type name"
+            )
             for name, raw in section.items():
                 if aliases_only:
                     if prefix:
                         system.alias(kind, f"{prefix}:{name}", name)
                         system.alias(kind, f"{prefix}.{name}", name)
                     continue
-                path, mark = f"{kind}.{name}", mark_of(section, name)
+                path, mark = f"{kind}.{name}", mark_of(section, name) or Mark(source.path, 1, 1)
                 existing = system.types[kind].get(name)
                 if existing is not None and not existing.normative:
                     first = existing.raw.mark if hasattr(existing.raw, "mark") else None
@@ -425,9 +428,8 @@ class Loader:
                         f"{kind[:-1].replace('_', ' ')} {name!r} is defined twice{where}",
                     )
                     continue
-                if raw is None:
-                    raw = type(section)()
-                    raw.file = section.file
+                if raw is None:  # a type with nothing but its name
+                    raw = position({}, mark.file, mark.line, mark.column)
                 if not isinstance(raw, dict):
                     self.problems.add(mark, path, f"expected a type definition (a mapping), got {describe(raw)}")
                     continue

@@ -296,13 +296,14 @@ def _relationship_template(name, raw, types, path, mark, problems) -> Relationsh
 
 
 def _mapping(raw, key: str, path: str, mark: Mark, problems: Problems) -> dict:
+    """raw[key] when it is a mapping with string keys; what else is there is reported."""
     value = raw.get(key)
     if value is None:
         return {}
     if not isinstance(value, dict):
         problems.add(mark_of(raw, key) or mark, f"{path}.{key}", f"expected a mapping, got {describe(value)}")
         return {}
-    return value
+    return grammar.string_keys(value, f"{path}.{key}", mark_of(raw, key) or mark, problems)
 
 
 def _node_template(name, raw, types, path, mark, problems) -> NodeTemplate | None:
@@ -484,6 +485,9 @@ def _requirements(node: NodeTemplate, topology: Topology, types, problems: Probl
             )
             continue
         ((name, assignment),) = item.items()
+        if not isinstance(name, str):
+            problems.add(mark, item_path, f"a requirement name must be a string, got {describe(name)}")
+            continue
         item_path = join_path(item_path, name)
         mark = mark_of(item, name) or mark
         definition = definitions.get(name)
@@ -699,6 +703,7 @@ def _groups(raw, topology: Topology, types, path, mark, problems, section_name, 
                     f"expected a one-key mapping 'name: definition', got {describe(item)}",
                 )
     elif isinstance(section, dict):
+        section = grammar.string_keys(section, f"{path}.{section_name}", mark, problems)
         items = [
             (name, value, mark_of(section, name) or mark, f"{path}.{section_name}.{name}")
             for name, value in section.items()

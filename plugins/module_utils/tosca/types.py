@@ -19,7 +19,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
     did_you_mean,
     join_path,
 )
-from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import key_mark_of, mark_of
+from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import key_mark_of, mark_of, position
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import grammar
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import is_function
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.values import (
@@ -449,6 +449,7 @@ class DefinitionReader:
         if not isinstance(raw, dict):
             self.problems.add(owner_mark, path, f"expected a mapping of {what}, got {describe(raw)}")
             return
+        raw = grammar.string_keys(raw, path, owner_mark, self.problems)
         for name, definition in raw.items():
             yield name, definition, join_path(path, name), mark_of(raw, name) or owner_mark
 
@@ -557,6 +558,7 @@ class DefinitionReader:
         if raw is None:
             return []
         if isinstance(raw, dict):  # 2.0 and some 1.x writers: a mapping instead of a list
+            raw = grammar.string_keys(raw, path, owner_mark, self.problems, "requirement name")
             raw_items = [(name, raw[name], mark_of(raw, name), join_path(path, name)) for name in raw]
         elif isinstance(raw, list):
             raw_items = []
@@ -569,6 +571,13 @@ class DefinitionReader:
                     )
                     continue
                 ((name, definition),) = item.items()
+                if not isinstance(name, str):
+                    self.problems.add(
+                        mark_of(raw, index) or owner_mark,
+                        join_path(path, index),
+                        f"a requirement name must be a string, got {describe(name)}",
+                    )
+                    continue
                 raw_items.append((name, definition, mark_of(item, name) or owner_mark, join_path(path, index)))
         else:
             self.problems.add(owner_mark, path, f"expected a list of requirement definitions, got {describe(raw)}")
@@ -631,7 +640,7 @@ class DefinitionReader:
             if definition is None:
                 definition = {}
             if isinstance(definition, str):
-                definition = {"type": definition}
+                definition = position({"type": definition}, mark.file, mark.line, mark.column)
             if not isinstance(definition, dict):
                 self.problems.add(
                     mark, item_path, f"expected an interface definition (a mapping), got {describe(definition)}"
@@ -667,6 +676,7 @@ class DefinitionReader:
             )
         sources.append(({k: v for k, v in definition.items() if k not in grammar.INTERFACE_KEYS}, path))
         for source, source_path in sources:
+            source = grammar.string_keys(source, source_path, mark, self.problems, "operation name")
             for name, operation in source.items():
                 op_path, op_mark = (
                     join_path(source_path, name),
