@@ -34,6 +34,15 @@ from ansible_collections.infn.cloud.plugins.module_utils.tosca.topology import (
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.yaml_writer import Unsafe, dumps
 
 LIFECYCLE_STEPS = ("create", "configure", "start")
+# The relationship operations (Configure interface) run around the source's lifecycle steps:
+# (before the step, after it), as TOSCA's deployment workflow orders them.
+RELATIONSHIP_STEPS = {
+    "create": ((), ()),
+    "configure": (("pre_configure_source", "pre_configure_target"), ("post_configure_source", "post_configure_target")),
+    "start": ((), ("add_target", "add_source")),
+}
+# Run on the source's hosts (add_target tells the source of its new target); the rest on the target's.
+_ON_SOURCE = frozenset({"pre_configure_source", "post_configure_source", "add_target", "remove_target"})
 COMPUTE_TYPES = ("tosca.nodes.Compute", "tosca.nodes.Abstract.Compute")
 STORAGE_TYPES = ("tosca.nodes.Abstract.Storage", "tosca.nodes.BlockStorage", "tosca.nodes.ObjectStorage")
 NETWORK_TYPES = ("tosca.nodes.network.Network", "tosca.nodes.network.Port")
@@ -240,6 +249,8 @@ class Compiler:
             if node is None:  # a relationship template's attribute: no run-time store yet
                 return "none"
             host = self.host_expr(node)
+            if value.kind == "attribute" and not value.capability and value.name in ("tosca_name", "tosca_id"):
+                return f"({_literal(node.name)}){suffix}"  # known now: the template's name
             if value.kind == "attribute" and _kind(node) == "compute" and not value.capability:
                 builtin = self._compute_attribute(node, value.name, host)
                 if builtin:
@@ -292,8 +303,6 @@ class Compiler:
             return private
         if name == "public_address":
             return f"hostvars[{host}]['tosca_public_address'] | default({private})"
-        if name in ("tosca_name", "tosca_id"):
-            return _literal(node.name)
         return ""
 
     def node_data(self, node: NodeTemplate) -> dict:
@@ -317,7 +326,7 @@ class Compiler:
 
     # ---- implementations ----
 
-    def implementation(self, node: NodeTemplate, interface: str, operation) -> dict | None:
+    def implementation(self, node: NodeTemplate, interface: str, operation, path: str | None = None) -> dict | None:
         """What runs an operation: {'kind': playbook|script|role|remote, ...} or None."""
         raw = operation.implementation
         primary = raw.get("primary") if isinstance(raw, dict) else raw
@@ -328,7 +337,7 @@ class Compiler:
         if not isinstance(primary, str):
             self.problems.add(
                 operation.mark or node.mark,
-                self._op_path(node, interface, operation.name),
+                path or self._op_path(node, interface, operation.name),
                 "expected the implementation to name a file, a URL or a role",
             )
             return None
@@ -348,7 +357,7 @@ class Compiler:
         if not os.path.isfile(path):
             self.problems.add(
                 operation.mark or node.mark,
-                self._op_path(node, interface, operation.name),
+                path or self._op_path(node, interface, operation.name),
                 f"implementation {primary!r} not found (looked for {path})",
             )
             return None
@@ -429,10 +438,13 @@ class Compiler:
             type_name, role = self.registered_role(node)
             standard = node.interfaces.get("Standard")
             for step in LIFECYCLE_STEPS:
+                before, after = RELATIONSHIP_STEPS[step]
+                self._relationship_operations(node, before, evaluator, operations, plays)
                 operation = standard.operations.get(step) if standard else None
                 if role is not None:
-                    if step != "create":
-                        continue  # a registered role does the whole lifecycle
+                    if step != "create":  # a registered role does the whole lifecycle
+                        self._relationship_operations(node, after, evaluator, operations, plays)
+                        continue
                     role_name = role if isinstance(role, str) else role.get("role")
                     implementation = {
                         "kind": "role",
@@ -441,10 +453,12 @@ class Compiler:
                     }
                     inputs = dict(role.get("vars", {})) if isinstance(role, dict) else {}
                 elif operation is None:
+                    self._relationship_operations(node, after, evaluator, operations, plays)
                     continue
                 else:
                     implementation = self.implementation(node, "Standard", operation)
                     if implementation is None:
+                        self._relationship_operations(node, after, evaluator, operations, plays)
                         continue
                     inputs = evaluated_inputs.get((name, "Standard", step), {})
                 operations.append(
@@ -457,7 +471,9 @@ class Compiler:
                         "hosts": group,
                     }
                 )
-                plays.extend(self._plays(node, step, group, implementation, inputs))
+                path = self._op_path(node, "Standard", step)
+                plays.extend(self._plays(node, f"{name}: Standard.{step}", group, implementation, inputs, step, path))
+                self._relationship_operations(node, after, evaluator, operations, plays)
         hosts = []
         resources = []
         for name in order:
@@ -489,8 +505,58 @@ class Compiler:
                 )
         return plays, node_vars, operations, hosts, resources
 
-    def _plays(self, node: NodeTemplate, step: str, group: str, implementation: dict, inputs: dict) -> list:
-        label = f"{node.name}: Standard.{step}"
+    def _relationship_operations(self, node: NodeTemplate, names: tuple, evaluator, operations: list, plays: list):
+        """The Configure operations of node's relationships that run at this point of its lifecycle,
+        each on the hosts of the end it configures or notifies."""
+        for requirement in node.requirements:
+            target = requirement.target
+            interface = requirement.relationship_interfaces.get("Configure")
+            if target is None or interface is None:
+                continue
+            for name in names:
+                operation = interface.operations.get(name)
+                if operation is None:
+                    continue
+                path = (
+                    f"topology_template.node_templates.{node.name}.requirements.{requirement.name}"
+                    f".relationship.interfaces.Configure.{name}"
+                )
+                implementation = self.implementation(node, "Configure", operation, f"{path}.implementation")
+                if implementation is None:
+                    continue
+                on_source = name in _ON_SOURCE
+                group = self.group_of(node if on_source else target)
+                context = requirement.context(node)
+                inputs = {
+                    key: self.data(evaluator.evaluate(_input_value(value), context, path, operation.mark or node.mark))
+                    for key, value in {**interface.inputs, **operation.inputs}.items()
+                }
+                relationship = f"{requirement.name} -> {target.name}"
+                operations.append(
+                    {
+                        "node": node.name,
+                        "relationship": relationship,
+                        "interface": "Configure",
+                        "operation": name,
+                        "kind": implementation["kind"],
+                        "implementation": implementation["implementation"],
+                        "hosts": group,
+                    }
+                )
+                label = f"{node.name}: {relationship}: Configure.{name}"
+                plays.extend(self._plays(node, label, group, implementation, inputs, None, path))
+
+    def _plays(
+        self,
+        node: NodeTemplate,
+        label: str,
+        group: str,
+        implementation: dict,
+        inputs: dict,
+        step: str | None,
+        path: str,
+    ) -> list:
+        """The plays of one operation; step names the Standard operation whose results are kept."""
         common_vars = {"tosca_node": node.name, "tosca_properties": "{{ tosca_nodes[tosca_node]['properties'] }}"}
         kind = implementation["kind"]
         plays: list = []
@@ -505,7 +571,7 @@ class Compiler:
                     "vars": {"tosca_hosts": group, "tosca_node": node.name, "tosca_properties": properties, **inputs},
                 }
             )
-            if node.name in self.captured:
+            if step and node.name in self.captured:
                 plays.append(self._play(f"{label}: keep what it published", group, [self._capture_task(node, step)]))
             return plays
         if kind == "script":
@@ -526,10 +592,10 @@ class Compiler:
                 f"{label}: the implementation {implementation['implementation']} is a URL the import map does not"
                 f" send to a local file; map it, or register a role for {node.type.name}"
             )
-            self.warnings.append(Problem(node.mark, self._op_path(node, "Standard", step), message))
+            self.warnings.append(Problem(node.mark, path, message))
             task = {"name": "Stop: the implementation is not available", "ansible.builtin.fail": {"msg": message}}
         tasks = [task]
-        if node.name in self.captured and kind != "remote":
+        if step and node.name in self.captured and kind != "remote":
             tasks.append(self._capture_task(node, step))
         play = self._play(label, group, tasks)
         play["vars"] = {**common_vars}

@@ -77,6 +77,17 @@ class Requirement:
     def is_hosted_on(self) -> bool:
         return self.relationship is not None and self.relationship.is_a(HOSTED_ON)
 
+    def context(self, source: NodeTemplate) -> Context:
+        """Where the relationship's values are evaluated: SELF is the relationship itself
+        (its properties, such as AttachesTo's location), SOURCE and TARGET its two ends."""
+        if self.relationship is None:
+            return Context(source, source, self.target)
+        name = f"{source.name}.{self.name}"
+        entity = RelationshipTemplate(
+            name, self.relationship, self.relationship_properties, self.relationship_interfaces
+        )
+        return Context(entity, source, self.target)
+
 
 @dataclass(eq=False)
 class NodeTemplate:
@@ -209,7 +220,7 @@ def build_topology(service: Service, inputs: dict | None, problems: Problems, re
                         operation.mark or node.mark,
                     )
         for requirement in node.requirements:
-            relationship_context = Context(node, node, requirement.target)
+            relationship_context = requirement.context(node)
             for name, value in requirement.relationship_properties.items():
                 evaluator.evaluate(
                     value,
@@ -584,9 +595,14 @@ def _requirement(node, name, definition, assignment, topology, types, path, mark
     relationship = assignment.get("relationship", definition.relationship)
     properties, interfaces = {}, {}
     relationship_type = None
+    assigned_interfaces = {}
     if isinstance(relationship, dict):
         grammar.check_keys(relationship, grammar.RELATIONSHIP_ASSIGNMENT, f"{path}.relationship", mark, problems)
         properties = relationship.get("properties") if isinstance(relationship.get("properties"), dict) else {}
+        reader = DefinitionReader(types, problems, "")
+        assigned_interfaces = reader.interface_defs(
+            relationship.get("interfaces"), f"{path}.relationship.interfaces", mark
+        )
         relationship = relationship.get("type", definition.relationship)
     if isinstance(relationship, str):
         template = topology.relationships.get(relationship)
@@ -608,7 +624,7 @@ def _requirement(node, name, definition, assignment, topology, types, path, mark
                     ),
                 )
                 return None
-            interfaces = relationship_type.merged("interfaces")
+            interfaces = _merge_interfaces(relationship_type.merged("interfaces"), assigned_interfaces)
     elif relationship is None:
         relationship_type = types.find("relationship_types", DEPENDS_ON if definition.name != "host" else HOSTED_ON)
     if relationship_type is not None and properties:

@@ -474,3 +474,36 @@ def test_a_csar_compiles_with_its_implementations_unpacked(tmp_path):
     plan = compile_file(str(archive), str(tmp_path / "out"))
     assert _plays(plan)[0]["ansible.builtin.import_playbook"] == "service.csar/create.yml"
     assert (tmp_path / "out/service.csar/create.yml").is_file()
+
+
+def test_relationship_operations_run_around_the_sources_lifecycle_on_each_ends_hosts(tmp_path):
+    (tmp_path / "link.sh").write_text("#!/bin/sh\n")
+    topology = """\
+    node_templates:
+      db_server: {type: tosca.nodes.Compute}
+      web_server: {type: tosca.nodes.Compute}
+      db:
+        type: tosca.nodes.SoftwareComponent
+        requirements: [{host: db_server}]
+      app:
+        type: example.App
+        requirements:
+          - host: web_server
+          - dependency:
+              node: db
+              relationship:
+                type: tosca.relationships.ConnectsTo
+                interfaces:
+                  Configure:
+                    pre_configure_source: {implementation: link.sh, inputs: {db_host: {get_attribute: [TARGET, tosca_name]}}}
+                    add_source: link.sh
+    """
+    plan = compile_file(service(tmp_path, topology), str(tmp_path / "out"))
+    assert [(o["node"], o.get("relationship"), o["operation"], o["hosts"]) for o in plan.operations] == [
+        ("app", None, "create", "tosca_web_server"),
+        ("app", "dependency -> db", "pre_configure_source", "tosca_web_server"),
+        ("app", "dependency -> db", "add_source", "tosca_db_server"),
+    ]
+    plays = _plays(plan)
+    assert plays[1]["name"] == "app: dependency -> db: Configure.pre_configure_source"
+    assert plays[1]["tasks"][0]["environment"] == {"DB_HOST": "{{ ('db') }}"}
