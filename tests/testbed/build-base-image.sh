@@ -28,6 +28,9 @@ deb $MIRROR bookworm-updates main
 deb ${MIRROR%/debian}/debian-security bookworm-security main
 SOURCES
 : > "$ROOTFS/etc/machine-id"   # empty: each container gets its own machine-id
+# Test hosts are thrown away, never power-cut: dpkg need not sync every file it unpacks
+# (measured here: PostgreSQL and Swift's object server install in 166 s instead of 299 s).
+echo force-unsafe-io > "$ROOTFS/etc/dpkg/dpkg.cfg.d/infn-unsafe-io"
 # cgroup v1 containers: some daemons ignore SIGTERM and would hang a stop for 90 s.
 mkdir -p "$ROOTFS/etc/systemd/system.conf.d"
 printf '[Manager]\nDefaultTimeoutStopSec=10s\n' > "$ROOTFS/etc/systemd/system.conf.d/infn-timeout.conf"
