@@ -118,6 +118,24 @@ def numbers_at(collector, mark):
     )
 
 
+def test_log_search_finds_a_message_by_text_and_host():
+    mark = token()
+    podman_exec(CLIENT, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
+    podman_exec(COLLECTOR_B, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
+    wait_for("both messages in A's store", lambda: count(COLLECTOR_A, f"message LIKE '%{mark}%'") == 2, 60)
+    result = log_search(COLLECTOR_A, text=f"quota {mark}", host=[CLIENT], since="10m")
+    assert result.get("failed") is not True, result
+    assert result["changed"] is False
+    assert [(row["host"], row["program"], row["message"]) for row in result["rows"]] == [
+        (CLIENT, "searchable", f"disk quota exceeded for project {mark}")
+    ]
+    both = log_search(COLLECTOR_A, text=f'"quota exceeded" {mark}', program=["searchable"], severity="notice")
+    assert sorted(row["host"] for row in both["rows"]) == sorted([COLLECTOR_B, CLIENT])
+    assert log_search(COLLECTOR_A, text=f"{mark} -quota")["rows"] == []
+    limited = log_search(COLLECTOR_A, text=mark, limit=1)
+    assert (limited["count"], limited["truncated"]) == (1, True)
+
+
 @contextlib.contextmanager
 def collector_a_down_while_the_client_logs(mark):
     """Collector A stopped, 1,000 numbered messages logged on the client and stored by B; A is
@@ -167,26 +185,6 @@ def test_a_sender_restarted_while_a_collector_is_down_keeps_its_backlog():
     print(f"collector A lost the first {first - 1} message(s) of the outage to the restart")
     assert at_a == list(range(first, 1001)), "collector A is missing messages after the first ones, or has some twice"
     assert first - 1 <= 128, "more than one batch of the client's queue was lost"
-
-
-def test_log_search_finds_a_message_by_text_and_host():
-    mark = token()
-    podman_exec(CLIENT, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
-    podman_exec(COLLECTOR_B, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
-    # B's forwarding to A may still be waiting out its last retry interval after the outages
-    # of the tests above: at most 30 s (action.resumeIntervalMax), plus the delivery.
-    wait_for("both messages in A's store", lambda: count(COLLECTOR_A, f"message LIKE '%{mark}%'") == 2, 60)
-    result = log_search(COLLECTOR_A, text=f"quota {mark}", host=[CLIENT], since="10m")
-    assert result.get("failed") is not True, result
-    assert result["changed"] is False
-    assert [(row["host"], row["program"], row["message"]) for row in result["rows"]] == [
-        (CLIENT, "searchable", f"disk quota exceeded for project {mark}")
-    ]
-    both = log_search(COLLECTOR_A, text=f'"quota exceeded" {mark}', program=["searchable"], severity="notice")
-    assert sorted(row["host"] for row in both["rows"]) == sorted([COLLECTOR_B, CLIENT])
-    assert log_search(COLLECTOR_A, text=f"{mark} -quota")["rows"] == []
-    limited = log_search(COLLECTOR_A, text=mark, limit=1)
-    assert (limited["count"], limited["truncated"]) == (1, True)
 
 
 def test_log_search_names_a_bad_option():
