@@ -77,6 +77,9 @@ class Service:
     source: Source
     files: list = field(default_factory=list)  # every file read, in order
     warnings: list = field(default_factory=list)  # Problems that did not stop the template
+    # Topologies of imported files that substitute a node type (nested templates): their
+    # substitution mappings are checked too, the rest of them only when they are the main one.
+    substitutions: list = field(default_factory=list)
 
 
 class Loader:
@@ -88,6 +91,7 @@ class Loader:
         self.fetch_dir = fetch_dir
         self.problems = Problems()
         self.warnings: list = []  # Problems that do not stop the template (duplicate keys)
+        self.substitutions: list = []
         self._seen: dict = {}  # source key -> prefixes it was imported with
 
     def load(self, path: str) -> Service:
@@ -109,7 +113,7 @@ class Loader:
         system.link(self.problems)
         reader.check_pending()
         self.problems.raise_if_any()
-        return Service(version, system, document, source, files, self.warnings)
+        return Service(version, system, document, source, files, self.warnings, self.substitutions)
 
     # ---- finding and reading files ----
 
@@ -216,6 +220,10 @@ class Loader:
         first = not self._seen[key]
         self._seen[key].add(prefix)
         files.append(source.path)
+        if len(files) > 1 and isinstance(document, dict):
+            topology = document.get("topology_template")
+            if isinstance(topology, dict) and "substitution_mappings" in topology:
+                self.substitutions.append(topology)
         if not isinstance(document, dict):
             self.problems.add(
                 getattr(document, "mark", None) or Mark(source.path, 1, 1),

@@ -236,6 +236,7 @@ def build_topology(service: Service, inputs: dict | None, problems: Problems, re
     )
     _outputs(raw, topology, evaluator, path, tmark, problems)
     _substitution(raw, topology, types, path, tmark, problems)
+    imported_substitutions(service, problems)
     return topology
 
 
@@ -812,6 +813,33 @@ def check_node_filter(raw, path: str, mark: Mark, problems: Problems) -> None:
                 )
 
 
+def _substituted_inputs(section: dict, substituted, inputs, path: str, mark: Mark, problems: Problems) -> None:
+    """Without a properties mapping, the substituted node's properties are the topology's inputs
+    of the same names (1.0-1.2; tosca-parser reads 1.3 so too): the required ones must be there."""
+    if substituted is None or "properties" in section:
+        return
+    for name, definition in substituted.merged("properties").items():
+        if definition.required and not definition.has_default and name not in inputs:
+            problems.add(
+                mark_of(section, "node_type") or mark,
+                f"{path}.node_type",
+                f"required property {name!r} of {substituted.name} has no input of that name in this topology",
+            )
+
+
+def imported_substitutions(service: Service, problems: Problems) -> None:
+    """The substitution mappings of imported topologies (nested templates) against their inputs."""
+    for raw in service.substitutions:
+        section = raw.get("substitution_mappings")
+        inputs = raw.get("inputs")
+        if not isinstance(section, dict):
+            continue
+        substituted = service.types.find("node_types", section.get("node_type"))
+        mark = mark_of(raw, "substitution_mappings") or Mark(service.source.path, 1, 1)
+        path = "topology_template.substitution_mappings"
+        _substituted_inputs(section, substituted, inputs if isinstance(inputs, dict) else {}, path, mark, problems)
+
+
 def _substitution(raw, topology: Topology, types, path: str, mark: Mark, problems: Problems) -> None:
     section = raw.get("substitution_mappings")
     if section is None:
@@ -834,17 +862,7 @@ def _substitution(raw, topology: Topology, types, path: str, mark: Mark, problem
         check_node_filter(substitution_filter, filter_path, filter_mark, problems)
     node_type = section.get("node_type")
     substituted = types.find("node_types", node_type)
-    if substituted is not None and "properties" not in section:
-        # Without a properties mapping, the substituted node's properties are the topology's
-        # inputs of the same names (1.0-1.2; tosca-parser reads 1.3 so too): the required ones
-        # must be there.
-        for name, definition in substituted.merged("properties").items():
-            if definition.required and not definition.has_default and name not in topology.input_defs:
-                problems.add(
-                    mark_of(section, "node_type") or sub_mark,
-                    f"{sub_path}.node_type",
-                    f"required property {name!r} of {substituted.name} has no input of that name in this topology",
-                )
+    _substituted_inputs(section, substituted, topology.input_defs, sub_path, sub_mark, problems)
     if node_type is not None and substituted is None:
         types.unknown(
             "node_types", node_type, f"{sub_path}.node_type", mark_of(section, "node_type") or sub_mark, problems
