@@ -72,6 +72,7 @@ class Requirement:
     relationship_interfaces: dict = field(default_factory=dict)
     target_type: str | None = None  # abstract: a node type the orchestrator must find
     mark: Mark | None = None
+    _entity: RelationshipTemplate | None = None
 
     @property
     def is_hosted_on(self) -> bool:
@@ -82,11 +83,15 @@ class Requirement:
         (its properties, such as AttachesTo's location), SOURCE and TARGET its two ends."""
         if self.relationship is None:
             return Context(source, source, self.target)
-        name = f"{source.name}.{self.name}"
-        entity = RelationshipTemplate(
-            name, self.relationship, self.relationship_properties, self.relationship_interfaces
-        )
-        return Context(entity, source, self.target)
+        if self._entity is None:
+            # Made once and kept: the evaluator caches values by the entity's identity.
+            self._entity = RelationshipTemplate(
+                f"{source.name}.{self.name}",
+                self.relationship,
+                self.relationship_properties,
+                self.relationship_interfaces,
+            )
+        return Context(self._entity, source, self.target)
 
 
 @dataclass(eq=False)

@@ -507,3 +507,30 @@ def test_relationship_operations_run_around_the_sources_lifecycle_on_each_ends_h
     plays = _plays(plan)
     assert plays[1]["name"] == "app: dependency -> db: Configure.pre_configure_source"
     assert plays[1]["tasks"][0]["environment"] == {"DB_HOST": "{{ ('db') }}"}
+
+
+def test_self_in_each_relationship_is_that_relationship(tmp_path):
+    (tmp_path / "mount.sh").write_text("#!/bin/sh\n")
+    storage = """\
+      {name}:
+        type: tosca.nodes.Compute
+        requirements:
+          - local_storage:
+              node: {disk}
+              relationship:
+                type: tosca.relationships.AttachesTo
+                properties: {{location: /mnt/{disk}}}
+                interfaces:
+                  Configure:
+                    pre_configure_source:
+                      implementation: mount.sh
+                      inputs: {{where: {{get_property: [SELF, location]}}}}
+      {disk}: {{type: tosca.nodes.Storage.BlockStorage, properties: {{size: 1 GB}}}}
+    """
+    topology = "node_templates:\n" + "".join(
+        textwrap.indent(textwrap.dedent(storage).format(name=name, disk=disk), "  ")
+        for name, disk in (("a", "disk_a"), ("b", "disk_b"))
+    )
+    plan = compile_file(service(tmp_path, topology), str(tmp_path / "out"))
+    mounts = [p["tasks"][0]["environment"]["WHERE"] for p in _plays(plan) if "pre_configure_source" in p["name"]]
+    assert mounts == ["/mnt/disk_a", "/mnt/disk_b"]
