@@ -23,12 +23,11 @@ import zipfile
 from dataclasses import dataclass, field
 
 from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, Mark, Problem, Problems
-from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import Context, Evaluator, RuntimeValue
-from ansible_collections.infn.cloud.plugins.module_utils.tosca.loader import Service, load_service
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import RuntimeValue
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.loader import Service, load_service, mapped_path
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.topology import (
     NodeTemplate,
     Topology,
-    _input_value,
     build_topology,
 )
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.yaml_writer import Unsafe, dumps
@@ -171,8 +170,17 @@ def _kind(node: NodeTemplate) -> str:
 
 
 class Compiler:
-    def __init__(self, topology: Topology, output_dir: str, name: str, role_registry: dict | None, problems: Problems):
+    def __init__(
+        self,
+        topology: Topology,
+        output_dir: str,
+        name: str,
+        role_registry: dict | None,
+        import_map: dict | None,
+        problems: Problems,
+    ):
         self.topology = topology
+        self.import_map = dict(import_map or {})
         self.output_dir = output_dir
         self.name = name
         self.registry = role_registry or {}
@@ -182,7 +190,9 @@ class Compiler:
         self.state_vars: dict = {}
         self._used_names: set = set()
         self._node_data: dict = {}
-        self.unresolved: list = []
+        self._rendered_inputs: dict = {}  # (node, requirement or "", interface, operation) -> inputs
+        self.unresolved: set = set()
+        self.runtime_inputs: set = set()  # inputs without a value: extra vars of the run
         self.captured: set = set()  # nodes whose attributes or outputs something reads
         self.warnings: list = []
 
@@ -240,9 +250,8 @@ class Compiler:
         suffix = "".join(f"[{_literal(p)}]" for p in value.path)
         if value.kind == "input":
             name = f"tosca_input_{safe_name(value.name)}"
-            entry = f"input {value.name!r}: give it at run time as -e {name}=..."
-            if entry not in self.unresolved:
-                self.unresolved.append(entry)
+            self.runtime_inputs.add(value.name)
+            self.unresolved.add(f"input {value.name!r}: give it at run time as -e {name}=...")
             return name + suffix
         if value.kind in ("attribute", "output"):
             node = self.topology.nodes.get(value.node)
@@ -258,12 +267,12 @@ class Compiler:
             self.captured.add(node.name)
             state = f"hostvars[{host}]['{self.state_var(node.name)}']"
             if value.kind == "output":
-                self.unresolved.append(
+                self.unresolved.add(
                     f"get_operation_output {node.name}.{value.interface}.{value.operation}.{value.name}"
                 )
                 return f"{state}['outputs']['{value.interface}.{value.operation}'][{_literal(value.name)}]{suffix}"
             name = f"{value.capability}.{value.name}" if value.capability else value.name
-            self.unresolved.append(f"get_attribute {node.name}.{name}")
+            self.unresolved.add(f"get_attribute {node.name}.{name}")
             definition = node.type.merged("attributes").get(value.name)
             fallback = ""
             if value.name in node.attributes:
@@ -347,7 +356,7 @@ class Compiler:
             if not isinstance(primary, str):
                 return None
         if _URL.match(primary):
-            mapped = self.import_map_local(primary)
+            mapped = mapped_path(self.import_map, primary)
             if mapped is None:
                 return {"kind": "remote", "implementation": primary}
             primary = mapped
@@ -363,16 +372,6 @@ class Compiler:
             return None
         kind = "playbook" if path.endswith((".yml", ".yaml")) else "script"
         return {"kind": kind, "implementation": primary, "path": path}
-
-    def import_map_local(self, url: str) -> str | None:
-        mapping = getattr(self, "import_map", {}) or {}
-        if url in mapping:
-            return mapping[url]
-        prefixes = [p for p in mapping if p.endswith("/") and url.startswith(p)]
-        if prefixes:
-            best = max(prefixes, key=len)
-            return os.path.join(mapping[best], url[len(best) :])
-        return None
 
     def _op_path(self, node: NodeTemplate, interface: str, operation: str) -> str:
         return f"topology_template.node_templates.{node.name}.interfaces.{interface}.{operation}.implementation"
@@ -406,9 +405,8 @@ class Compiler:
         node_vars: dict = {}
         operations: list = []
         plays: list = []
-        # Evaluate everything once first, so the capture plays know who is read at run time.
-        evaluated_inputs: dict = {}
-        evaluator = Evaluator(self.topology, self.problems)
+        # Every input rendered first, so the capture plays know who is read at run time.
+        rendered_inputs: dict = {}
         for name in order:
             node = nodes[name]
             node_vars[name] = {
@@ -418,20 +416,12 @@ class Compiler:
             }
             if node.host is not None:
                 node_vars[name]["host"] = node.host.name
-            for interface in node.interfaces.values():
-                for operation in interface.operations.values():
-                    inputs = {**interface.inputs, **operation.inputs}
-                    evaluated_inputs[(name, interface.name, operation.name)] = {
-                        key: self.data(
-                            evaluator.evaluate(
-                                _input_value(value),
-                                Context(node),
-                                self._op_path(node, interface.name, operation.name),
-                                operation.mark or node.mark,
-                            )
-                        )
-                        for key, value in inputs.items()
-                    }
+            for key, inputs in node.operation_inputs.items():
+                rendered_inputs[(name, "", *key)] = self.data(inputs)
+            for requirement in node.requirements:
+                for key, inputs in requirement.operation_inputs.items():
+                    rendered_inputs[(name, requirement.name, *key)] = self.data(inputs)
+        self._rendered_inputs = rendered_inputs
         for name in order:
             node = nodes[name]
             group = self.group_of(node)
@@ -439,11 +429,11 @@ class Compiler:
             standard = node.interfaces.get("Standard")
             for step in LIFECYCLE_STEPS:
                 before, after = RELATIONSHIP_STEPS[step]
-                self._relationship_operations(node, before, evaluator, operations, plays)
+                self._relationship_operations(node, before, operations, plays)
                 operation = standard.operations.get(step) if standard else None
                 if role is not None:
                     if step != "create":  # a registered role does the whole lifecycle
-                        self._relationship_operations(node, after, evaluator, operations, plays)
+                        self._relationship_operations(node, after, operations, plays)
                         continue
                     role_name = role if isinstance(role, str) else role.get("role")
                     implementation = {
@@ -453,14 +443,14 @@ class Compiler:
                     }
                     inputs = dict(role.get("vars", {})) if isinstance(role, dict) else {}
                 elif operation is None:
-                    self._relationship_operations(node, after, evaluator, operations, plays)
+                    self._relationship_operations(node, after, operations, plays)
                     continue
                 else:
                     implementation = self.implementation(node, "Standard", operation)
                     if implementation is None:
-                        self._relationship_operations(node, after, evaluator, operations, plays)
+                        self._relationship_operations(node, after, operations, plays)
                         continue
-                    inputs = evaluated_inputs.get((name, "Standard", step), {})
+                    inputs = rendered_inputs.get((name, "", "Standard", step), {})
                 operations.append(
                     {
                         "node": name,
@@ -473,7 +463,7 @@ class Compiler:
                 )
                 path = self._op_path(node, "Standard", step)
                 plays.extend(self._plays(node, f"{name}: Standard.{step}", group, implementation, inputs, step, path))
-                self._relationship_operations(node, after, evaluator, operations, plays)
+                self._relationship_operations(node, after, operations, plays)
         hosts = []
         resources = []
         for name in order:
@@ -505,7 +495,7 @@ class Compiler:
                 )
         return plays, node_vars, operations, hosts, resources
 
-    def _relationship_operations(self, node: NodeTemplate, names: tuple, evaluator, operations: list, plays: list):
+    def _relationship_operations(self, node: NodeTemplate, names: tuple, operations: list, plays: list):
         """The Configure operations of node's relationships that run at this point of its lifecycle,
         each on the hosts of the end it configures or notifies."""
         for requirement in node.requirements:
@@ -526,11 +516,7 @@ class Compiler:
                     continue
                 on_source = name in _ON_SOURCE
                 group = self.group_of(node if on_source else target)
-                context = requirement.context(node)
-                inputs = {
-                    key: self.data(evaluator.evaluate(_input_value(value), context, path, operation.mark or node.mark))
-                    for key, value in {**interface.inputs, **operation.inputs}.items()
-                }
+                inputs = self._rendered_inputs.get((node.name, requirement.name, "Configure", name), {})
                 relationship = f"{requirement.name} -> {target.name}"
                 operations.append(
                     {
@@ -642,8 +628,7 @@ def compile_topology(
     problems.raise_if_any()
     os.makedirs(output_dir, exist_ok=True)
     source = topology.service.source
-    compiler = Compiler(topology, os.path.abspath(output_dir), name, role_registry, problems)
-    compiler.import_map = dict(import_map or {})
+    compiler = Compiler(topology, os.path.abspath(output_dir), name, role_registry, import_map, problems)
     if source.zip_file:
         # Implementations inside a CSAR are unpacked beside the playbook.
         unpacked = os.path.join(os.path.abspath(output_dir), f"{name}.csar")
@@ -652,17 +637,14 @@ def compile_topology(
             archive.extractall(unpacked)
         compiler.template_dir = os.path.dirname(os.path.join(unpacked, source.member))
     # A first pass finds which nodes are read at run time (outputs, inputs, attributes).
-    for output in topology.outputs.values():
-        compiler.data(output.value)
+    outputs = {name_: compiler.data(output.value) for name_, output in topology.outputs.items()}
     for node in topology.nodes.values():
         compiler.node_data(node)
     plays, node_vars, operations, hosts, resources = compiler.compile(order, levels)
     problems.raise_if_any()
-    outputs = {name_: compiler.data(output.value) for name_, output in topology.outputs.items()}
-    runtime_inputs = [entry for entry in compiler.unresolved if entry.startswith("input ")]
     head: list = []
-    if runtime_inputs:
-        names = sorted({entry.split("'")[1] for entry in runtime_inputs})
+    if compiler.runtime_inputs:
+        names = sorted(compiler.runtime_inputs)
         head.append(
             compiler._play(
                 "Check the inputs given at run time",
@@ -708,7 +690,7 @@ def compile_topology(
     header = f"# Compiled by infn.cloud.tosca from {source.path}; do not edit: compile again.\n"
     _dump({"tosca_inputs": compiler.data(topology.input_values), "tosca_nodes": node_vars}, vars_path, header)
     _dump(playbook, playbook_path, header)
-    unresolved = sorted(set(compiler.unresolved))
+    unresolved = sorted(compiler.unresolved)
     return Plan(
         name,
         playbook_path,

@@ -82,6 +82,18 @@ class Service:
     substitutions: list = field(default_factory=list)
 
 
+def mapped_path(import_map: dict, url: str) -> str | None:
+    """The local file import_map sends url to: the URL itself, or the longest URL prefix
+    (ending in /) mapped to a folder, the rest of the URL under it; None when unmapped."""
+    local = import_map.get(url)
+    if local is None:
+        prefixes = [prefix for prefix in import_map if prefix.endswith("/") and url.startswith(prefix)]
+        if prefixes:
+            best = max(prefixes, key=len)
+            local = os.path.join(import_map[best], url[len(best) :])
+    return local
+
+
 class Loader:
     """Loads a service template, its imports and the normative types into one TypeSystem."""
 
@@ -357,13 +369,7 @@ class Loader:
         return None
 
     def _resolve_url(self, url: str, mark: Mark, path: str) -> Source | None:
-        local = self.import_map.get(url)
-        if local is None:
-            # The longest URL prefix (ending in /) mapped to a folder.
-            prefixes = [p for p in self.import_map if p.endswith("/") and url.startswith(p)]
-            if prefixes:
-                best = max(prefixes, key=len)
-                local = os.path.join(self.import_map[best], url[len(best) :])
+        local = mapped_path(self.import_map, url)
         if local is not None:
             if not os.path.exists(local):
                 self.problems.add(mark, path, f"the import map sends {url} to {local}, which does not exist")

@@ -72,6 +72,7 @@ class Requirement:
     relationship_interfaces: dict = field(default_factory=dict)
     target_type: str | None = None  # abstract: a node type the orchestrator must find
     mark: Mark | None = None
+    operation_inputs: dict = field(default_factory=dict)  # (interface, operation) -> evaluated inputs
     _entity: RelationshipTemplate | None = None
 
     @property
@@ -109,6 +110,7 @@ class NodeTemplate:
     directives: list = field(default_factory=list)
     host: NodeTemplate | None = None
     values: dict = field(default_factory=dict)  # evaluated properties
+    operation_inputs: dict = field(default_factory=dict)  # (interface, operation) -> evaluated inputs
 
     def requirement(self, name: str) -> Requirement | None:
         for requirement in self.requirements:
@@ -215,17 +217,18 @@ def build_topology(service: Service, inputs: dict | None, problems: Problems, re
                         f"{node_path}.capabilities.{capability.name}.properties.{name}",
                         mark_of(capability.assigned, name) or node.mark,
                     )
-        for interface in node.interfaces.values():
-            for operation in interface.operations.values():
-                for name, value in operation.inputs.items():
-                    evaluator.evaluate(
-                        _input_value(value),
-                        context,
-                        f"{node_path}.interfaces.{interface.name}.{operation.name}.inputs.{name}",
-                        operation.mark or node.mark,
-                    )
+        node.operation_inputs = _evaluate_inputs(
+            evaluator, node.interfaces, context, f"{node_path}.interfaces", node.mark
+        )
         for requirement in node.requirements:
             relationship_context = requirement.context(node)
+            requirement.operation_inputs = _evaluate_inputs(
+                evaluator,
+                requirement.relationship_interfaces,
+                relationship_context,
+                f"{node_path}.requirements.{requirement.name}.relationship.interfaces",
+                requirement.mark or node.mark,
+            )
             for name, value in requirement.relationship_properties.items():
                 evaluator.evaluate(
                     value,
@@ -467,6 +470,23 @@ def _check_operations(defined: dict, merged: dict, assigned: dict, types, path: 
                     f"{path}.{name}.{operation}",
                     f"interface {name} ({merged[name].type}) has no operation {operation!r}{did_you_mean(operation, declared)}",
                 )
+
+
+def _evaluate_inputs(evaluator: Evaluator, interfaces: dict, context: Context, path: str, mark: Mark) -> dict:
+    """Every operation's inputs (the interface's and its own), evaluated: (interface, operation) -> inputs."""
+    return {
+        (interface.name, operation.name): {
+            name: evaluator.evaluate(
+                _input_value(value),
+                context,
+                f"{path}.{interface.name}.{operation.name}.inputs.{name}",
+                operation.mark or mark,
+            )
+            for name, value in {**interface.inputs, **operation.inputs}.items()
+        }
+        for interface in interfaces.values()
+        for operation in interface.operations.values()
+    }
 
 
 def _input_value(value):

@@ -534,3 +534,27 @@ def test_self_in_each_relationship_is_that_relationship(tmp_path):
     plan = compile_file(service(tmp_path, topology), str(tmp_path / "out"))
     mounts = [p["tasks"][0]["environment"]["WHERE"] for p in _plays(plan) if "pre_configure_source" in p["name"]]
     assert mounts == ["/mnt/disk_a", "/mnt/disk_b"]
+
+
+def test_an_attribute_a_relationship_reads_is_kept_by_the_targets_earlier_operation(tmp_path):
+    (tmp_path / "link.sh").write_text("#!/bin/sh\n")
+    topology = """\
+    node_templates:
+      db: {type: example.App}
+      web:
+        type: tosca.nodes.Root
+        requirements:
+          - dependency:
+              node: db
+              relationship:
+                type: tosca.relationships.ConnectsTo
+                interfaces:
+                  Configure:
+                    pre_configure_source: {implementation: link.sh, inputs: {url: {get_attribute: [TARGET, url]}}}
+    """
+    plan = compile_file(service(tmp_path, topology), str(tmp_path / "out"))
+    assert [p["name"] for p in _plays(plan)] == [
+        "db: Standard.create",
+        "db: Standard.create: keep what it published",
+        "web: dependency -> db: Configure.pre_configure_source",
+    ]
