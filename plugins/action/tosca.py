@@ -37,8 +37,8 @@ class ActionModule(ActionBase):
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)[1]
         # Ansible's tagged strings and lazy containers become plain values: the engine dumps
         # inputs to YAML and keeps the registry's role variables.
-        args = _plain(args)
-        bad = _option_problems(args)
+        args = plain(args)
+        bad = option_problems(args)
         if bad:
             message = (
                 bad[0]
@@ -69,7 +69,7 @@ class ActionModule(ActionBase):
                 result.update(plan, changed=bool(changes))
                 if changes and self._task.diff:
                     result["diff"] = changes
-            warnings = [_problem_dict(problem) for problem in found]
+            warnings = [problem_dict(problem) for problem in found]
             shown = [str(problem) for problem in found]
         except DescriptionError as error:
             problems = error.problems
@@ -78,7 +78,7 @@ class ActionModule(ActionBase):
                 **result,
                 "failed": True,
                 "msg": f"{count} in {src}:\n" + "\n".join(str(problem) for problem in problems),
-                "problems": [_problem_dict(problem) for problem in problems],
+                "problems": [problem_dict(problem) for problem in problems],
             }
         except OSError as error:  # dest cannot be written (the engine reports unreadable templates itself)
             return {**result, "failed": True, "msg": f"cannot finish {doing} the TOSCA template {src}: {error}"}
@@ -92,7 +92,7 @@ class ActionModule(ActionBase):
         result["template_warnings"] = warnings
         if shown:
             result["warnings"] = shown
-        return _plain(result)
+        return plain(result)
 
     def _controller_path(self, path: str) -> str:
         """A path on the controller; relative ones are relative to the playbook's folder."""
@@ -116,7 +116,7 @@ class ActionModule(ActionBase):
             plan = compiled.as_dict()
             del plan["warnings"]  # returned as template_warnings, with their positions
             changes = []
-            for key in ("playbook", "vars_file"):
+            for key in ("playbook", "vars_file", "undeploy_playbook"):
                 written = plan[key]
                 plan[key] = os.path.join(dest, os.path.basename(written))
                 old, new = before.get(os.path.basename(written)), _read(written)
@@ -159,7 +159,7 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _option_problems(args: dict) -> list[str]:
+def option_problems(args: dict) -> list[str]:
     """Every bad entry of import_map and role_registry, whose values the argument spec leaves free."""
     problems = []
     for url, local in args["import_map"].items():
@@ -182,7 +182,7 @@ def _option_problems(args: dict) -> list[str]:
     return problems
 
 
-def _problem_dict(problem: Problem) -> dict:
+def problem_dict(problem: Problem) -> dict:
     return {
         "file": problem.mark.file,
         "line": problem.mark.line,
@@ -192,13 +192,13 @@ def _problem_dict(problem: Problem) -> dict:
     }
 
 
-def _plain(value):
+def plain(value):
     """value with plain Python types only: no Ansible tags or lazy containers, no engine str
     subclasses; anything else is shown as text."""
     if isinstance(value, Mapping):
-        return {_plain(key): _plain(item) for key, item in value.items()}
+        return {plain(key): plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set)):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     if value is None or type(value) in (str, bool, int, float):
         return value
     for kind in (bool, int, float):

@@ -67,6 +67,7 @@ QUOTAS = Record(
 
 SLA = Record(
     {
+        "id": Field(Str()),  # what a template's placement policy names (INDIGO's sla_id)
         "projects": Field(ListOf(Str(), unique=True), default=[]),
         "groups": Field(ListOf(Str(), unique=True), default=[]),
         "priority": Field(Int(minimum=0), default=100),
@@ -149,6 +150,7 @@ class Quotas:
 
 @dataclass(frozen=True)
 class Sla:
+    id: str | None = None
     projects: tuple = ()
     groups: tuple = ()
     priority: int = 100
@@ -357,6 +359,7 @@ def _build(checked: dict, source: str) -> Federation:
                 provider=site["provider"],
                 regions=tuple(site["regions"]),
                 sla=Sla(
+                    id=sla.get("id"),
                     projects=tuple(sla["projects"]),
                     groups=tuple(sla["groups"]),
                     priority=sla["priority"],

@@ -16,7 +16,7 @@ description:
   - Reads a TOSCA service template (Simple Profile 1.0 to 1.3, or 2.0) with everything it imports, and checks
     the types it uses and defines, its node templates, requirements, inputs and functions.
   - With O(state=validated), reports the template's node templates, inputs and outputs. Never changes anything.
-  - With O(state=compiled), also writes a playbook C(<name>.yml) and its vars file C(<name>.vars.yml) into O(dest),
+  - With O(state=compiled), also writes a playbook C(<name>.yml), its vars file C(<name>.vars.yml) and the undeploy playbook C(<name>.undeploy.yml) into O(dest),
     with the nodes in dependency order, one play per lifecycle operation that has an implementation, on the inventory
     group C(tosca_<compute node>) of the Compute node hosting it (or on C(localhost)). Run that playbook with
     C(ansible-playbook); the hosts, resources, operations and run-time values it needs are returned.
@@ -381,6 +381,14 @@ vars_file:
   returned: O(state=compiled), success
   type: str
   sample: /srv/build/tosca/web.vars.yml
+undeploy_playbook:
+  description:
+    - The playbook that runs every node's C(Standard.stop) then C(Standard.delete) operation, dependents first,
+      C(<dest>/<name>.undeploy.yml) (a no-op play when no node has one). M(infn.cloud.tosca_deploy) runs it before
+      removing the hosts.
+  returned: O(state=compiled), success
+  type: str
+  sample: /srv/build/tosca/web.undeploy.yml
 """
 
 from ansible.module_utils.basic import AnsibleModule

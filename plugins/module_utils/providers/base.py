@@ -18,12 +18,19 @@ LABEL_SITE = "infn.cloud.site"
 LABEL_HOST = "infn.cloud.host"
 LABEL_ROLES = "infn.cloud.roles"
 METADATA_ROLES = "infn_cloud_roles"  # OpenStack metadata keys cannot contain dots in some clients
+# What a deployment (infn.cloud.tosca_deploy) creates carries its name and its node's name.
+LABEL_DEPLOYMENT = "infn.cloud.deployment"
+LABEL_NODE = "infn.cloud.node"
 
 QUOTA_KEYS = ("cores", "ram_gb", "instances", "volume_gb", "public_ips", "gpus")
 
 
 class SiteError(Exception):
     """A site could not be queried; the message is one line saying why."""
+
+
+class ProvisionError(SiteError):
+    """Creating or removing a deployment's hosts or volumes failed; one line saying why."""
 
 
 @dataclass
@@ -64,6 +71,43 @@ class Capacity:
         }
 
 
+@dataclass
+class Offer:
+    """What a site can create: images and flavors (flavors None: any size, as containers)."""
+
+    images: list  # {"name", "distribution", "version", "type", "architecture"}
+    flavors: list | None = None  # {"name", "cores", "ram_gb", "gpus"}
+
+
+@dataclass
+class HostRequest:
+    """One compute node of a deployment, as placement sized it for a site."""
+
+    node: str
+    cores: int
+    ram_gb: float
+    image: str
+    flavor: str | None = None
+    public: bool = False
+    volumes: list = field(default_factory=list)  # (volume node, mount location or None)
+
+
+@dataclass
+class VolumeRequest:
+    node: str
+    size_gb: float
+
+
+@dataclass
+class ProvisionedHost:
+    node: str
+    name: str  # the container's or server's name
+    address: str | None
+    public_address: str | None
+    connection: dict  # ansible_* variables to reach it
+    facts: dict = field(default_factory=dict)
+
+
 def split_roles(value) -> tuple:
     """Roles from a label or metadata value: 'a,b' or 'a b' -> ('a', 'b')."""
     if not value:
@@ -94,3 +138,27 @@ class Provider:
 
     def sla_limits(self) -> dict:
         return self.site.sla.quotas.as_dict()
+
+    # ---- deployments (infn.cloud.tosca_deploy) ----
+
+    def offer(self) -> Offer:
+        """Images and flavors this site can create hosts from; SiteError when it cannot create any."""
+        raise SiteError(f"the {self.NAME} provider cannot create hosts (its hosts are declared)")
+
+    def provision(self, deployment: str, hosts: list, volumes: list, deadline: float) -> list:
+        """Creates what is missing of a deployment (and removes what it no longer has), waits
+        until its hosts answer; returns ProvisionedHost per host. Safe to call again after an
+        interruption: what exists is kept. Raises ProvisionError; deadline is time.monotonic()'s."""
+        raise ProvisionError(f"the {self.NAME} provider cannot create hosts")
+
+    def deprovision(self, deployment: str) -> None:
+        """Removes everything of the deployment on this site; ProvisionError when something stays."""
+        raise ProvisionError(f"the {self.NAME} provider cannot remove hosts")
+
+    def deployment_hosts(self, deployment: str) -> list:
+        """Names of the deployment's hosts (containers, servers) that exist on this site."""
+        return []
+
+    def leftovers(self, deployment: str) -> list:
+        """What of the deployment still exists on this site ('container x', 'volume y', ...)."""
+        return []

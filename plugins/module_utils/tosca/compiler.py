@@ -33,6 +33,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.tosca.topology import (
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.yaml_writer import Unsafe, dumps
 
 LIFECYCLE_STEPS = ("create", "configure", "start")
+TEARDOWN_STEPS = ("stop", "delete")  # run by the undeploy playbook, nodes in reverse order
 # The relationship operations (Configure interface) run around the source's lifecycle steps:
 # (before the step, after it), as TOSCA's deployment workflow orders them.
 RELATIONSHIP_STEPS = {
@@ -56,6 +57,7 @@ class Plan:
     name: str
     playbook_path: str
     vars_path: str
+    undeploy_path: str
     node_order: list
     levels: list
     hosts: list  # Compute nodes to provision: name, group, type, capabilities' properties
@@ -73,6 +75,7 @@ class Plan:
             "name": self.name,
             "playbook": self.playbook_path,
             "vars_file": self.vars_path,
+            "undeploy_playbook": self.undeploy_path,
             "node_order": self.node_order,
             "levels": self.levels,
             "hosts": self.hosts,
@@ -194,6 +197,7 @@ class Compiler:
         self.unresolved: set = set()
         self.runtime_inputs: set = set()  # inputs without a value: extra vars of the run
         self.captured: set = set()  # nodes whose attributes or outputs something reads
+        self.teardown: list = []  # the undeploy playbook's plays
         self.warnings: list = []
 
     # ---- naming ----
@@ -464,6 +468,7 @@ class Compiler:
                 path = self._op_path(node, "Standard", step)
                 plays.extend(self._plays(node, f"{name}: Standard.{step}", group, implementation, inputs, step, path))
                 self._relationship_operations(node, after, operations, plays)
+        self.teardown = self._teardown_plays(order, operations)
         hosts = []
         resources = []
         for name in order:
@@ -494,6 +499,36 @@ class Compiler:
                     {"name": name, "kind": kind, "type": node.type.name, "properties": self.node_data(node)}
                 )
         return plays, node_vars, operations, hosts, resources
+
+    def _teardown_plays(self, order: list, operations: list) -> list:
+        """Standard.stop then Standard.delete of every node, dependents first (the undeploy
+        playbook); a node a registered role deploys has none."""
+        plays: list = []
+        for name in reversed(order):
+            node = self.topology.nodes[name]
+            standard = node.interfaces.get("Standard")
+            if standard is None or self.registered_role(node)[1] is not None:
+                continue
+            for step in TEARDOWN_STEPS:
+                operation = standard.operations.get(step)
+                implementation = operation and self.implementation(node, "Standard", operation)
+                if not implementation:
+                    continue
+                group = self.group_of(node)
+                operations.append(
+                    {
+                        "node": name,
+                        "interface": "Standard",
+                        "operation": step,
+                        "kind": implementation["kind"],
+                        "implementation": implementation["implementation"],
+                        "hosts": group,
+                    }
+                )
+                inputs = self._rendered_inputs.get((name, "", "Standard", step), {})
+                path = self._op_path(node, "Standard", step)
+                plays.extend(self._plays(node, f"{name}: Standard.{step}", group, implementation, inputs, None, path))
+        return plays
 
     def _relationship_operations(self, node: NodeTemplate, names: tuple, operations: list, plays: list):
         """The Configure operations of node's relationships that run at this point of its lifecycle,
@@ -550,6 +585,9 @@ class Compiler:
             relative = os.path.relpath(implementation["path"], self.output_dir)
             # Vars files of this playbook do not reach the imported one: its vars come inline.
             properties = self.node_data(node)
+            # An imported play has its own name: this empty one says which operation starts
+            # (in the output, and to the orchestrator that turns plays into node progress).
+            plays.append({"name": label, "hosts": group, "gather_facts": False, "tasks": []})
             plays.append(
                 {
                     "name": label,
@@ -687,14 +725,24 @@ def compile_topology(
         ]
     playbook_path = os.path.join(os.path.abspath(output_dir), f"{name}.yml")
     vars_path = os.path.join(os.path.abspath(output_dir), f"{name}.vars.yml")
+    undeploy_path = os.path.join(os.path.abspath(output_dir), f"{name}.undeploy.yml")
     header = f"# Compiled by infn.cloud.tosca from {source.path}; do not edit: compile again.\n"
     _dump({"tosca_inputs": compiler.data(topology.input_values), "tosca_nodes": node_vars}, vars_path, header)
     _dump(playbook, playbook_path, header)
+    teardown = compiler.teardown or [
+        compiler._play(
+            "Nothing to run: no node has a stop or delete operation",
+            "localhost",
+            [{"name": "Nothing to do", "ansible.builtin.meta": "noop"}],
+        )
+    ]
+    _dump(teardown, undeploy_path, header)
     unresolved = sorted(compiler.unresolved)
     return Plan(
         name,
         playbook_path,
         vars_path,
+        undeploy_path,
         order,
         levels,
         hosts,

@@ -191,7 +191,7 @@ def test_check_mode_leaves_dest_empty(tmp_path, ansible_env, template):
     assert not result.get("failed"), result
     assert result["changed"] is True
     assert result["playbook"] == str(dest / "web.yml")
-    assert [change["before"] for change in result["diff"]] == ["", ""]
+    assert [change["before"] for change in result["diff"]] == ["", "", ""]
     # The paths in the playbook are the ones it would have in dest, not in a scratch folder.
     assert yaml.safe_load(result["diff"][0]["after"])[0]["ansible.builtin.import_playbook"] == "../../files/install.yml"
     assert list((tmp_path / "out").iterdir()) == [dest]

@@ -1,0 +1,34 @@
+#!/usr/bin/python3
+"""The demo service's web page: counts its visits in Redis (RESP over TCP, no client library)."""
+
+import http.server
+import socket
+import sys
+
+PORT, DB_HOST, DB_PORT = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+
+
+def incr(key: str) -> int:
+    with socket.create_connection((DB_HOST, DB_PORT), timeout=5) as connection:
+        connection.sendall(f"*2\r\n$4\r\nINCR\r\n${len(key)}\r\n{key}\r\n".encode())
+        reply = connection.makefile("rb").readline().decode().strip()
+    if not reply.startswith(":"):
+        raise RuntimeError(f"unexpected reply from the database: {reply}")
+    return int(reply[1:])
+
+
+class Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        try:
+            body, status = f"visits: {incr('visits')} (database {DB_HOST}:{DB_PORT})\n", 200
+        except (OSError, RuntimeError) as error:
+            body, status = f"database unavailable: {error}\n", 503
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+http.server.ThreadingHTTPServer(("0.0.0.0", PORT), Page).serve_forever()

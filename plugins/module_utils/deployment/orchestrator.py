@@ -1,0 +1,394 @@
+# Copyright: infn.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Deploying a TOSCA service on the best site of the federation, and undeploying it.
+
+``deploy()``: compile -> rank the sites -> for each site in rank order (up to a limit):
+provision its hosts and volumes, run the compiled playbook through ansible-runner; on a
+failure remove everything made there (and check it is gone), then try the next site. The
+state document (state.py) is written at every step, under the deployment's lock, so a run
+that was killed is resumed by the next one on the site it was on, without new hosts.
+``undeploy()``: the undeploy playbook (stop, delete), then every site it touched cleaned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+
+from ansible_collections.infn.cloud.plugins.module_utils.deployment import state as states
+from ansible_collections.infn.cloud.plugins.module_utils.deployment.placement import needs_of, rank_sites
+from ansible_collections.infn.cloud.plugins.module_utils.deployment.runner import run_playbook
+from ansible_collections.infn.cloud.plugins.module_utils.providers.base import (
+    HostRequest,
+    SiteError,
+    VolumeRequest,
+)
+from ansible_collections.infn.cloud.plugins.module_utils.providers.registry import provider_for
+from ansible_collections.infn.cloud.plugins.module_utils.sites import query_sites
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.compiler import compile_file
+
+
+class DeploymentError(Exception):
+    """The deployment failed or cannot start; the message is for the operator, whole."""
+
+    def __init__(self, message: str, document: dict | None = None):
+        super().__init__(message)
+        self.document = document
+
+
+@dataclass
+class Request:
+    name: str
+    template: str
+    project: str
+    inputs: dict = field(default_factory=dict)
+    sites: tuple = ()  # only these (in the ranking's order)
+    max_attempts: int = 3
+    site_timeout: float = 1800
+    role_registry: dict = field(default_factory=dict)
+    import_map: dict = field(default_factory=dict)
+    allow_network: bool = False
+    envvars: dict = field(default_factory=dict)  # for the ansible-playbook runs (collections path...)
+
+
+def _digest(*paths) -> str:
+    """What identifies a compiled service: its playbooks' and vars' bytes (deterministic)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+class Orchestrator:
+    def __init__(self, federation, store: states.DeploymentStore, progress=None):
+        self.federation = federation
+        self.store = store
+        self.progress = progress or (lambda message: None)
+
+    # ---- helpers ----
+
+    def _provider(self, site_name: str):
+        return provider_for(self.federation.site(site_name), self.federation.name)
+
+    def _work_dir(self, name: str) -> str:
+        return os.path.join(self.store.folder, name)
+
+    def _say(self, document: dict, message: str) -> None:
+        self.progress(f"[{document['name']}] {message}")
+
+    def _node(self, document: dict, node: str, node_state: str) -> None:
+        entry = document["nodes"].setdefault(node, {})
+        entry.update(state=node_state, updated=states.now())
+        self.store.write(document)
+        self._say(document, f"{node}: {node_state}")
+
+    def compile(self, request: Request, output_dir: str):
+        return compile_file(
+            request.template,
+            output_dir,
+            request.inputs,
+            request.import_map,
+            request.role_registry,
+            request.allow_network,
+            "service",
+        )
+
+    # ---- deploy ----
+
+    def plan(self, request: Request, output_dir: str, resume_site: str | None = None):
+        """(plan, needs, choices, ranking) without changing anything."""
+        plan = self.compile(request, output_dir)
+        missing = [line for line in plan.unresolved if line.startswith("input ")]
+        if missing:
+            raise DeploymentError("the template needs inputs without a value: " + "; ".join(missing))
+        needs = needs_of(plan)
+        jobs = []
+        for site in self.federation.sites:
+            provider = provider_for(site, self.federation.name)
+            jobs.append((site.name, site.timeout, _capacity_and_offer(provider)))
+        answers = query_sites(jobs)
+        choices, ranking = rank_sites(self.federation, needs, request.project, answers, request.sites, resume_site)
+        return plan, needs, choices, ranking
+
+    def deploy(self, request: Request, check_mode: bool = False) -> tuple:
+        """(changed, document); DeploymentError when the service could not be deployed."""
+        with self.store.locked(request.name):
+            document = self.store.read(request.name)
+            work = self._work_dir(request.name)
+            compiled = os.path.join(work, "compiled.check" if check_mode else "compiled")
+            try:
+                resume_site = None
+                if document and document["status"] in (states.CREATE_IN_PROGRESS, states.CREATE_COMPLETE):
+                    resume_site = document.get("site")
+                plan, needs, choices, ranking = self.plan(request, compiled, resume_site)
+                digest = _digest(plan.playbook_path, plan.vars_path)
+                if document and document["status"] == states.CREATE_COMPLETE and document["digest"] == digest:
+                    missing = self._missing_hosts(document, needs)
+                    if not missing:
+                        return False, document
+                    self._say(document, "hosts missing on " + document["site"] + ": " + ", ".join(missing))
+                if check_mode:
+                    preview = document or states.new_document(request.name, request.project, request.template, digest)
+                    return True, {**preview, "ranking": ranking, "site": choices[0].site if choices else None}
+            finally:
+                if check_mode:
+                    shutil.rmtree(compiled, ignore_errors=True)
+            if document is None or document["status"] == states.DELETE_COMPLETE:
+                document = states.new_document(request.name, request.project, request.template, digest)
+            elif document["status"] == states.CREATE_FAILED:  # a new run: its own attempts
+                document["previous_attempts"] = document.get("previous_attempts", []) + document["attempts"]
+                document["attempts"] = []
+            document.update(
+                status=states.CREATE_IN_PROGRESS,
+                status_reason="",
+                digest=digest,
+                ranking=ranking,
+                project=request.project,
+            )
+            document["nodes"] = {name: document["nodes"].get(name, {"state": "initial"}) for name in plan.node_order}
+            self.store.write(document)
+            if not choices:
+                reasons = "; ".join(f"{entry['site']}: {entry['reason']}" for entry in ranking)
+                return self._failed(document, f"no site can take the service: {reasons}")
+            started = time.monotonic()
+            for choice in choices[: max(1, request.max_attempts)]:
+                error = self._attempt(document, request, plan, needs, choice)
+                if error is None:
+                    document["timings"]["deploy_seconds"] = round(time.monotonic() - started, 2)
+                    self.store.write(document)
+                    return True, document
+            tried = "; ".join(
+                f"{a['site']}: {a['phase']}: {a['error']}" for a in document["attempts"] if a.get("error")
+            )
+            untried = len(choices) - min(len(choices), max(1, request.max_attempts))
+            more = (
+                f" ({untried} more eligible site(s) not tried: max_attempts {request.max_attempts})" if untried else ""
+            )
+            return self._failed(document, f"every site tried failed{more}: {tried}")
+
+    def _failed(self, document: dict, reason: str):
+        document.update(status=states.CREATE_FAILED, status_reason=reason)
+        self.store.write(document)
+        raise DeploymentError(reason, document)
+
+    def _missing_hosts(self, document: dict, needs) -> list:
+        try:
+            present = set(self._provider(document["site"]).deployment_hosts(document["name"]))
+        except (SiteError, KeyError, StopIteration):
+            return [host.node for host in needs.hosts]
+        return [host.node for host in needs.hosts if document["nodes"].get(host.node, {}).get("host") not in present]
+
+    def _attempt(self, document: dict, request: Request, plan, needs, choice) -> str | None:
+        """One site: provision, configure; None on success, else the error (the site cleaned)."""
+        provider = self._provider(choice.site)
+        resuming = document.get("site") == choice.site and any(
+            a["site"] == choice.site and a.get("status") == "running" for a in document["attempts"]
+        )
+        if resuming:
+            attempt = next(a for a in reversed(document["attempts"]) if a["site"] == choice.site)
+            attempt["resumed"] = attempt.get("resumed", 0) + 1
+        else:
+            attempt = {"site": choice.site, "started": states.now(), "status": "running", "phase": "provision"}
+            document["attempts"].append(attempt)
+        document["site"] = choice.site
+        self.store.write(document)
+        self._say(document, f"site {choice.site} ({choice.reason}){': resuming' if resuming else ''}")
+        deadline = time.monotonic() + request.site_timeout
+        attached = {}
+        for volume in needs.volumes:
+            for compute, location in volume.attachments:
+                attached.setdefault(compute, []).append((volume.node, location))
+        hosts = [
+            HostRequest(
+                node=host.node,
+                cores=host.cores,
+                ram_gb=host.ram_gb,
+                image=choice.images[host.node],
+                flavor=choice.flavors.get(host.node),
+                public=host.public,
+                volumes=attached.get(host.node, []),
+            )
+            for host in needs.hosts
+        ]
+        volumes = [VolumeRequest(volume.node, volume.size_gb) for volume in needs.volumes]
+        phase_started = time.monotonic()
+        try:
+            for host in hosts:
+                if document["nodes"][host.node]["state"] in ("initial", "error", "deleted"):
+                    self._node(document, host.node, "creating")
+            provisioned = provider.provision(document["name"], hosts, volumes, deadline)
+        except SiteError as error:
+            return self._attempt_failed(document, attempt, provider, "provision", str(error))
+        attempt["provision_seconds"] = round(time.monotonic() - phase_started, 2)
+        groups = {host["name"]: host["group"] for host in plan.hosts}
+        for host in provisioned:
+            entry = document["nodes"].setdefault(host.node, {})
+            entry.update(
+                host=host.name,
+                group=groups.get(host.node),
+                address=host.address,
+                public_address=host.public_address,
+                connection=host.connection,
+                site=choice.site,
+            )
+            if entry.get("state") in ("initial", "creating", "error", None):
+                entry["state"] = "created"
+        for volume in needs.volumes:
+            document["nodes"].setdefault(volume.node, {}).update(state="created", site=choice.site)
+        attempt["phase"] = "configure"
+        self.store.write(document)
+        self._say(
+            document, f"{len(provisioned)} host(s) up on {choice.site}: " + ", ".join(h.name for h in provisioned)
+        )
+        inventory = self._inventory(document, choice.site)
+        phase_started = time.monotonic()
+        result = run_playbook(
+            os.path.join(self._work_dir(document["name"]), "runner"),
+            plan.playbook_path,
+            inventory,
+            max(1.0, deadline - time.monotonic()),
+            on_node=lambda node, node_state: self._node(document, node, node_state),
+            envvars=request.envvars,
+        )
+        attempt["configure_seconds"] = round(time.monotonic() - phase_started, 2)
+        if not result.ok:
+            return self._attempt_failed(document, attempt, provider, "configure", result.reason())
+        for entry in document["nodes"].values():
+            if entry.get("state") not in ("error",):
+                entry["state"] = "started"
+        attempt.update(status="succeeded", ended=states.now())
+        document.update(status=states.CREATE_COMPLETE, status_reason="", outputs=result.outputs)
+        self.store.write(document)
+        self._say(document, f"CREATE_COMPLETE on {choice.site}")
+        return None
+
+    def _attempt_failed(self, document: dict, attempt: dict, provider, phase: str, error: str) -> str:
+        attempt.update(status="failed", phase=phase, error=error, ended=states.now())
+        self.store.write(document)
+        self._say(document, f"{attempt['site']}: {phase} failed: {error}; removing what was made there")
+        try:
+            provider.deprovision(document["name"])
+            attempt["cleaned"] = True
+        except SiteError as cleanup:
+            attempt.update(cleaned=False, cleanup_error=str(cleanup))
+        for entry in document["nodes"].values():
+            if entry.get("site") == attempt["site"] or entry.get("state") != "initial":
+                entry.update(state="initial", host=None, address=None, public_address=None, site=None)
+        document["site"] = None
+        self.store.write(document)
+        return error
+
+    def _inventory(self, document: dict, site_name: str, live=None) -> dict:
+        """The run's inventory, from the state: group tosca_<compute> holds that node's host."""
+        site = self.federation.site(site_name)
+        groups = {}
+        for entry in document["nodes"].values():
+            if not entry.get("host") or not entry.get("group") or (live is not None and entry["host"] not in live):
+                continue
+            groups[entry["group"]] = {
+                "hosts": {
+                    entry["host"]: {
+                        **site.vars,
+                        **entry["connection"],
+                        "tosca_private_address": entry.get("address"),
+                        "tosca_public_address": entry.get("public_address"),
+                        "infn_cloud_site": site_name,
+                    }
+                }
+            }
+        return {
+            "all": {
+                "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": _python()}},
+                "children": groups,
+            }
+        }
+
+    # ---- undeploy ----
+
+    def undeploy(self, name: str, request: Request | None = None, check_mode: bool = False) -> tuple:
+        with self.store.locked(name):
+            document = self.store.read(name)
+            if document is None or document["status"] == states.DELETE_COMPLETE:
+                return False, document
+            if check_mode:
+                return True, {**document, "status": states.DELETE_IN_PROGRESS}
+            document.update(status=states.DELETE_IN_PROGRESS, status_reason="")
+            self.store.write(document)
+            started = time.monotonic()
+            undeploy_playbook = os.path.join(self._work_dir(name), "compiled", "service.undeploy.yml")
+            site = document.get("site")
+            if site and os.path.exists(undeploy_playbook):
+                reason = self._run_teardown(document, site, undeploy_playbook, request)
+                if reason:
+                    document.update(status=states.DELETE_FAILED, status_reason=reason)
+                    self.store.write(document)
+                    raise DeploymentError(reason, document)
+            sites = {a["site"] for a in document["attempts"]} | ({site} if site else set())
+            left = []
+            for site_name in sorted(sites):
+                try:
+                    provider = self._provider(site_name)
+                    if provider.leftovers(name):
+                        self._say(document, f"removing what is left on {site_name}")
+                        provider.deprovision(name)
+                except (SiteError, StopIteration) as error:
+                    left.append(f"{site_name}: {error}")
+            if left:
+                reason = "could not remove everything: " + "; ".join(left)
+                document.update(status=states.DELETE_FAILED, status_reason=reason)
+                self.store.write(document)
+                raise DeploymentError(reason, document)
+            for entry in document["nodes"].values():
+                entry.update(state="deleted", updated=states.now())
+            document.update(status=states.DELETE_COMPLETE, outputs={})
+            document["timings"]["undeploy_seconds"] = round(time.monotonic() - started, 2)
+            self.store.write(document)
+            self._say(document, "DELETE_COMPLETE")
+            return True, document
+
+    def _run_teardown(self, document: dict, site: str, playbook: str, request: Request | None) -> str:
+        """The undeploy playbook on the hosts still there; its error, or ''."""
+        with open(playbook, encoding="utf-8") as handle:
+            if "Nothing to run" in handle.read(4096):
+                return ""
+        try:
+            live = set(self._provider(site).deployment_hosts(document["name"]))
+        except SiteError as error:
+            return f"cannot list the hosts on {site}: {error}"
+        result = run_playbook(
+            os.path.join(self._work_dir(document["name"]), "runner"),
+            playbook,
+            self._inventory(document, site, live),
+            request.site_timeout if request else 1800,
+            envvars=request.envvars if request else {},
+        )
+        return "" if result.ok else f"undeploy playbook: {result.reason()}"
+
+
+def _python() -> str:
+    return sys.executable
+
+
+def _capacity_and_offer(provider):
+    """What placement asks a site, run in the site's child process: its capacity, and its offer
+    (or why it has none: a site of declared hosts creates nothing)."""
+
+    def ask():
+        try:
+            offer = provider.offer()
+        except SiteError as error:
+            offer = str(error)
+        return provider.capacity(), offer
+
+    return ask
+
+
+def summary(document: dict) -> dict:
+    """The state as a task result shows it (the whole document is in the state file)."""
+    return json.loads(json.dumps(document))
