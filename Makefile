@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 COLLECTION_LINK := build/collections/ansible_collections/infn/cloud
+DEMO_DEPLOYMENTS := $(CURDIR)/build/deployments
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
 export PATH := $(VENV)/bin:$(PATH)
@@ -79,10 +80,14 @@ demo: venv collection ## bring up the local podman federation and converge the b
 	bash tests/testbed/setup.sh demo
 	ansible-playbook playbooks/local_federation.yml
 	ansible-playbook playbooks/backbone.yml
+	ansible-playbook playbooks/deploy_service.yml -e deployment_name=web -e deployment_project=demo \
+	  -e tosca_template=$(CURDIR)/playbooks/services/web_db/web_db.yaml -e deployment_state_dir=$(DEMO_DEPLOYMENTS)
 	@echo; echo "== inventory (inventories/local)"; ansible-inventory --graph
 	@echo; echo "== hosts"; podman ps --filter label=infn.cloud.federation=infn-local \
 	  --format '{{.Names}}' | sort | while read -r name; do \
 	  podman inspect --format '{{.Name}}  {{.Config.Hostname}}  {{range $$net, $$cfg := .NetworkSettings.Networks}}{{$$net}} {{$$cfg.IPAddress}}{{end}}' "$$name"; done
+	@echo; echo "== service 'web' (playbooks/services/web_db, state in $(DEMO_DEPLOYMENTS)/web.json)"
+	@python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["status"], "on", d["site"]); [print(f"{k}: {v}") for k, v in d["outputs"].items()]' $(DEMO_DEPLOYMENTS)/web.json
 
 openstack-site: testbed ## start the real OpenStack test site (writes build/openstack/clouds.yaml)
 	bash tests/testbed/openstack/site.sh up
@@ -90,8 +95,9 @@ openstack-site: testbed ## start the real OpenStack test site (writes build/open
 openstack-site-down: ## remove the OpenStack test site's container and network (the image stays)
 	bash tests/testbed/openstack/site.sh down
 
-demo-clean: ## remove the demo's containers, volumes and networks
+demo-clean: ## remove the demo's containers, volumes and networks (and its service's state)
 	bash tests/testbed/cleanup.sh infn-demo-
+	rm -rf $(DEMO_DEPLOYMENTS)
 
 bench: venv collection ## benchmarks (ratios against a baseline measured in the same run)
 	python bench/inventory/run.py

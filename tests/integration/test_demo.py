@@ -1,11 +1,13 @@
 """`make demo` brings up the local federation, a second run changes nothing, and
 `make demo-clean` leaves nothing of it behind."""
 
+import json
 import re
 import smtplib
 import ssl
 import subprocess
 import time
+import urllib.request
 
 import pytest
 import swiftclient
@@ -109,6 +111,16 @@ def test_demo_every_backbone_roles_logs_reach_both_collectors(demo):
                 break
             time.sleep(1)
         assert missing == set(), f"not in {collector}'s log store: {sorted(missing)}"
+
+
+def test_demo_service_answers_at_its_url(demo):
+    document = json.loads((REPO / "build/deployments/web.json").read_text())
+    assert document["status"] == "CREATE_COMPLETE" and document["site"] == "cnaf"  # SLA priority 10
+    url = document["outputs"]["url"]
+    assert f"url: {url}" in demo
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        assert response.read().decode().startswith("visits: ")
 
 
 def test_second_demo_is_a_no_op(demo):

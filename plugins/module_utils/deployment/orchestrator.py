@@ -226,6 +226,11 @@ class Orchestrator:
         except SiteError as error:
             return self._attempt_failed(document, attempt, provider, "provision", str(error))
         attempt["provision_seconds"] = round(time.monotonic() - phase_started, 2)
+        # What was made there, kept even after a cleanup: the record of the attempt.
+        attempt["hosts"] = [
+            {"node": h.node, "name": h.name, "address": h.address, "public_address": h.public_address, **h.facts}
+            for h in provisioned
+        ]
         groups = {host["name"]: host["group"] for host in plan.hosts}
         for host in provisioned:
             entry = document["nodes"].setdefault(host.node, {})

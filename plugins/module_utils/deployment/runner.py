@@ -130,7 +130,8 @@ def run_playbook(
         playbook=playbook,
         inventory=inventory,
         extravars=extravars or {},
-        envvars={"PATH": path, **(envvars or {})},
+        # Plain text: the last lines of a failed run become an error message.
+        envvars={"PATH": path, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **(envvars or {})},
         timeout=max(1, int(timeout)),
         quiet=True,
         event_handler=handle,

@@ -108,6 +108,14 @@ class ProvisionedHost:
     facts: dict = field(default_factory=dict)
 
 
+def image_description(name: str) -> dict:
+    """An image named as an SLA lists it, '<distribution>-<version>' ('debian-12', 'ubuntu-22.04'),
+    described for placement's os matching."""
+    base = name.rsplit("/", 1)[-1].split(":", 1)[0]
+    distribution, _, version = base.partition("-")
+    return {"name": name, "distribution": distribution, "version": version, "type": "linux"}
+
+
 def split_roles(value) -> tuple:
     """Roles from a label or metadata value: 'a,b' or 'a b' -> ('a', 'b')."""
     if not value:

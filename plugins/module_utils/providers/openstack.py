@@ -10,13 +10,19 @@ policy: floating over fixed (or the reverse), optionally only on one network or 
 from __future__ import annotations
 
 import ipaddress
+import math
+import time
 
 from ansible_collections.infn.cloud.plugins.module_utils.providers.base import (
     METADATA_ROLES,
     Capacity,
     DiscoveredHost,
+    Offer,
     Provider,
+    ProvisionedHost,
+    ProvisionError,
     SiteError,
+    image_description,
     split_roles,
 )
 
@@ -29,6 +35,9 @@ except ImportError:
     HAS_OPENSTACKSDK = False
 
 MIB_PER_GIB = 1024
+# Metadata keys (and a floating IP's description) that tie what a deployment creates to it.
+METADATA_DEPLOYMENT = "infn_cloud_deployment"
+METADATA_NODE = "infn_cloud_node"
 
 
 def choose_address(addresses: dict, policy: dict) -> str | None:
@@ -81,6 +90,8 @@ class OpenStackProvider(Provider):
         region = connection.config.get_region_name() or (self.site.regions[0] if self.site.regions else None)
         hosts = []
         for server in servers:
+            if METADATA_DEPLOYMENT in (server.metadata or {}):
+                continue  # a deployed service's server (docs/paas.md)
             address = choose_address(server.addresses, self.site.address)
             metadata = dict(server.metadata or {})
             hosts.append(
@@ -133,6 +144,198 @@ class OpenStackProvider(Provider):
             "public_ips": (floating.get("used") or 0) + (floating.get("reserved") or 0),
         }
         return Capacity(reachable=True, limits=_narrowest(site_limits, self.sla_limits()), usage=usage)
+
+    # ---- deployments ----
+
+    def offer(self) -> Offer:
+        connection = self._connect()
+        try:
+            flavors = [
+                {"name": f.name, "cores": f.vcpus, "ram_gb": f.ram / MIB_PER_GIB, "gpus": 0}
+                for f in connection.compute.flavors()
+                if not self.site.sla.flavors or f.name in self.site.sla.flavors
+            ]
+            if self.site.sla.images:
+                images = [image_description(name) for name in self.site.sla.images]
+            else:
+                images = [
+                    {
+                        "name": i.name,
+                        "distribution": i.os_distro or "",
+                        "version": i.os_version or "",
+                        "architecture": i.architecture or "",
+                        "type": "linux" if i.os_distro else "",
+                    }
+                    for i in connection.image.images()
+                    if i.status == "active"
+                ]
+        except Exception as error:
+            raise SiteError(_reason("reading flavors and images failed", error)) from None
+        return Offer(images=images, flavors=flavors)
+
+    def _mine(self, resources, deployment: str) -> list:
+        return [r for r in resources if (r.metadata or {}).get(METADATA_DEPLOYMENT) == deployment]
+
+    def _tag(self, deployment: str) -> str:
+        return f"{METADATA_DEPLOYMENT}={deployment}"
+
+    def _network(self, connection):
+        """The network servers join: address.network when set, else the project's only one."""
+        wanted = (self.site.address or {}).get("network")
+        if wanted:
+            return connection.network.find_network(wanted, ignore_missing=False)
+        own = [
+            n for n in connection.network.networks(project_id=connection.current_project_id) if not n.is_router_external
+        ]
+        if len(own) != 1:
+            names = ", ".join(sorted(n.name for n in own)) or "none"
+            raise ProvisionError(
+                f"cannot tell which network the servers join (the project has: {names}); set address.network"
+            )
+        return own[0]
+
+    def provision(self, deployment: str, hosts: list, volumes: list, deadline: float) -> list:
+        def remaining() -> int:
+            left = int(deadline - time.monotonic())
+            if left <= 0:
+                raise ProvisionError("the site's time for provisioning ran out")
+            return left
+
+        connection = self._connect()
+        try:
+            return self._provision(connection, deployment, hosts, volumes, remaining)
+        except SiteError:
+            raise
+        except Exception as error:
+            raise ProvisionError(_reason("creating the deployment failed", error)) from None
+
+    def _provision(self, connection, deployment: str, hosts: list, volumes: list, remaining) -> list:
+        compute, network = connection.compute, connection.network
+        metadata = {METADATA_DEPLOYMENT: deployment}
+        servers = {s.metadata[METADATA_NODE]: s for s in self._mine(compute.servers(details=True), deployment)}
+        wanted = {host.node for host in hosts}
+        for node, server in servers.items():
+            if node not in wanted:
+                compute.delete_server(server)
+        net = self._network(connection)
+        for host in hosts:
+            if host.node in servers:
+                continue
+            flavor = compute.find_flavor(host.flavor, ignore_missing=False)
+            image = connection.image.find_image(host.image, ignore_missing=False)
+            servers[host.node] = compute.create_server(
+                name=f"{deployment}-{host.node}".replace("_", "-"),
+                flavor_id=flavor.id,
+                image_id=image.id,
+                networks=[{"uuid": net.id}],
+                metadata={**metadata, METADATA_NODE: host.node},
+            )
+        servers = {
+            node: compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=remaining())
+            for node, server in servers.items()
+            if node in wanted
+        }
+        existing = {v.metadata[METADATA_NODE]: v for v in self._mine(connection.block_storage.volumes(), deployment)}
+        for volume in volumes:
+            if volume.node not in existing:
+                existing[volume.node] = connection.block_storage.create_volume(
+                    name=f"{deployment}-{volume.node}".replace("_", "-"),
+                    size=max(1, math.ceil(volume.size_gb)),
+                    metadata={**metadata, METADATA_NODE: volume.node},
+                )
+        for node, volume in existing.items():
+            existing[node] = connection.block_storage.wait_for_status(
+                volume, status="available", failures=["error"], wait=remaining()
+            ) if volume.status not in ("available", "in-use") else volume  # fmt: skip
+        for host in hosts:
+            for volume_node, _location in host.volumes:
+                volume = existing.get(volume_node)
+                if volume is not None and not volume.attachments:
+                    compute.create_volume_attachment(servers[host.node], volume_id=volume.id)
+        floating = {ip.port_id: ip for ip in network.ips(description=self._tag(deployment))}
+        external = None
+        for host in hosts:
+            if not host.public:
+                continue
+            port = next(iter(network.ports(device_id=servers[host.node].id)), None)
+            if port is None or port.id in floating:
+                continue
+            if external is None:
+                external = next(iter(network.networks(is_router_external=True)), None)
+                if external is None:
+                    raise ProvisionError("no external network for the public address of " + host.node)
+            floating[port.id] = network.create_ip(
+                floating_network_id=external.id, port_id=port.id, description=self._tag(deployment)
+            )
+        provisioned = []
+        for host in hosts:
+            server = compute.get_server(servers[host.node].id)
+            addresses = server.addresses or {}
+            fixed = choose_address(addresses, {**(self.site.address or {}), "prefer": "fixed"})
+            port = next(iter(network.ports(device_id=server.id)), None)
+            public = floating[port.id].floating_ip_address if port is not None and port.id in floating else fixed
+            address = public if (self.site.address or {}).get("prefer", "floating") == "floating" else fixed
+            provisioned.append(
+                ProvisionedHost(
+                    node=host.node,
+                    name=server.name,
+                    address=fixed,
+                    public_address=public,
+                    connection={"ansible_host": address} if address else {},
+                    facts={
+                        "id": server.id,
+                        "flavor": host.flavor,
+                        "image": host.image,
+                        "volumes": sorted(existing[v].name for v, _location in host.volumes if v in existing),
+                    },
+                )
+            )
+        return provisioned
+
+    def deployment_hosts(self, deployment: str) -> list:
+        connection = self._connect()
+        try:
+            return sorted(s.name for s in self._mine(connection.compute.servers(details=True), deployment))
+        except Exception as error:
+            raise ProvisionError(_reason("listing servers failed", error)) from None
+
+    def leftovers(self, deployment: str) -> list:
+        connection = self._connect()
+        try:
+            servers = self._mine(connection.compute.servers(details=True), deployment)
+            volumes = self._mine(connection.block_storage.volumes(), deployment)
+            ips = list(connection.network.ips(description=self._tag(deployment)))
+            ports = [p for s in servers for p in connection.network.ports(device_id=s.id)]
+        except Exception as error:
+            raise ProvisionError(_reason("listing the deployment's resources failed", error)) from None
+        return (
+            [f"server {s.name}" for s in servers]
+            + [f"volume {v.name}" for v in volumes]
+            + [f"floating IP {ip.floating_ip_address}" for ip in ips]
+            + [f"port {p.id}" for p in ports]
+        )
+
+    def deprovision(self, deployment: str) -> None:
+        connection = self._connect()
+        try:
+            compute, network = connection.compute, connection.network
+            for ip in network.ips(description=self._tag(deployment)):
+                network.delete_ip(ip, ignore_missing=True)
+            servers = self._mine(compute.servers(details=True), deployment)
+            for server in servers:
+                compute.delete_server(server, ignore_missing=True)
+            for server in servers:
+                compute.wait_for_delete(server, wait=300)
+            for volume in self._mine(connection.block_storage.volumes(), deployment):
+                if volume.status == "in-use":  # its server is gone: the attachment goes with it
+                    connection.block_storage.wait_for_status(volume, status="available", failures=["error"], wait=120)
+                connection.block_storage.delete_volume(volume, ignore_missing=True)
+                connection.block_storage.wait_for_delete(volume, wait=120)
+        except Exception as error:
+            raise ProvisionError(_reason("removing the deployment failed", error)) from None
+        left = self.leftovers(deployment)
+        if left:
+            raise ProvisionError("still there after removal: " + ", ".join(left))
 
 
 def _gib(mebibytes):

@@ -29,6 +29,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.providers.base import (
     ProvisionedHost,
     ProvisionError,
     SiteError,
+    image_description,
     split_roles,
 )
 
@@ -81,6 +82,8 @@ class PodmanProvider(Provider):
         hosts = []
         for container in self._containers():
             labels = container.get("Config", {}).get("Labels") or {}
+            if LABEL_DEPLOYMENT in labels:
+                continue  # a deployed service's host: infn.cloud.deployment_info tells of it, not the inventory
             name = container["Name"].lstrip("/")
             networks = container.get("NetworkSettings", {}).get("Networks") or {}
             addresses = {net: details.get("IPAddress") for net, details in networks.items() if details.get("IPAddress")}
@@ -130,7 +133,7 @@ class PodmanProvider(Provider):
 
     def offer(self) -> Offer:
         if self.site.sla.images:
-            return Offer(images=[_image_description(name) for name in self.site.sla.images])
+            return Offer(images=[image_description(name) for name in self.site.sla.images])
         image = self.site.podman["image"]
         tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
         release = DEBIAN_RELEASES.get(tag)
@@ -217,7 +220,14 @@ class PodmanProvider(Provider):
                         "ansible_host": name,
                         "ansible_python_interpreter": "/usr/bin/python3",
                     },
-                    facts={"id": container["Id"], "image": container.get("ImageName"), "network": network},
+                    facts={
+                        "id": container["Id"],
+                        "image": container.get("ImageName"),
+                        "network": network,
+                        "volumes": sorted(
+                            m["Name"] for m in container.get("Mounts") or [] if m.get("Type") == "volume" and m.get("Name")
+                        ),
+                    },
                 )
             )
         return sorted(provisioned, key=lambda h: h.node)
@@ -330,13 +340,6 @@ def _architecture() -> str:
     import platform
 
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine().lower())
-
-
-def _image_description(name: str) -> dict:
-    """'debian-12' -> distribution debian, version 12 (the SLA's image names follow that form)."""
-    base = name.rsplit("/", 1)[-1].split(":", 1)[0]
-    distribution, _, version = base.partition("-")
-    return {"name": name, "distribution": distribution, "version": version, "type": "linux"}
 
 
 Provider = PodmanProvider

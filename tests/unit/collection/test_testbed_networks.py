@@ -26,14 +26,15 @@ def scenario_layouts():
     for path in sorted(REPO.glob("molecule/*/molecule.yml")):
         config = load(path)
         yield path.parent.name, config["driver"].get("networks", []), config["platforms"]
-    federation, _options = load_federation(str(REPO / "inventories/local/local.federation.yml"))
-    networks, hosts = [], []
-    for site in federation.sites:
-        networks.append({"name": site.podman["network"], "subnet": site.podman["subnet"]})
-        hosts += [
-            {"name": host.container, "network": site.podman["network"], "ip": host.address} for host in site.hosts
-        ]
-    yield "inventories/local", networks, hosts
+    for description in ("inventories/local/local.federation.yml", "tests/integration/files/paas.federation.yml"):
+        federation, _options = load_federation(str(REPO / description))
+        networks, hosts = [], []
+        for site in federation.sites:
+            networks.append({"name": site.podman["network"], "subnet": site.podman["subnet"]})
+            hosts += [
+                {"name": host.container, "network": site.podman["network"], "ip": host.address} for host in site.hosts
+            ]
+        yield description, networks, hosts
 
 
 LAYOUTS = list(scenario_layouts())
@@ -42,7 +43,7 @@ LAYOUTS = list(scenario_layouts())
 def test_layouts_found():
     owners = [layout[0] for layout in LAYOUTS]
     assert "default" in owners
-    assert "inventories/local" in owners
+    assert "inventories/local/local.federation.yml" in owners
 
 
 def test_subnets_inside_project_range_and_disjoint():

@@ -170,7 +170,9 @@ def test_compiling_writes_the_playbook_once(tmp_path, ansible_env, template):
     assert [(op["node"], op["operation"], op["kind"]) for op in first["operations"]] == [("web", "create", "playbook")]
     assert first["outputs"] == ["address"]
     playbook = yaml.safe_load((dest / "web.yml").read_text())
-    assert playbook[0]["ansible.builtin.import_playbook"] == "../files/install.yml"
+    # An empty play names the operation, then its playbook is imported.
+    assert playbook[0] == {"name": "web: Standard.create", "hosts": "tosca_server", "gather_facts": False, "tasks": []}
+    assert playbook[1]["ansible.builtin.import_playbook"] == "../files/install.yml"
     assert yaml.safe_load((dest / "web.vars.yml").read_text())["tosca_inputs"] == {"cpus": 2}
     assert (first["changed"], second["changed"]) == (True, False)
     # Check mode compares with dest and leaves it as it is.
@@ -193,7 +195,7 @@ def test_check_mode_leaves_dest_empty(tmp_path, ansible_env, template):
     assert result["playbook"] == str(dest / "web.yml")
     assert [change["before"] for change in result["diff"]] == ["", "", ""]
     # The paths in the playbook are the ones it would have in dest, not in a scratch folder.
-    assert yaml.safe_load(result["diff"][0]["after"])[0]["ansible.builtin.import_playbook"] == "../../files/install.yml"
+    assert yaml.safe_load(result["diff"][0]["after"])[1]["ansible.builtin.import_playbook"] == "../../files/install.yml"
     assert list((tmp_path / "out").iterdir()) == [dest]
     assert list(dest.iterdir()) == []
 

@@ -1,0 +1,282 @@
+"""infn.cloud.tosca_deploy on a real two-site podman federation (tests/integration/files/paas.federation.yml).
+
+The service is playbooks/services/web_db (Redis on one host, a web page counting its visits in
+it on another). Site paas-a is preferred; its hosts are given an HTTP proxy for Debian's mirrors
+that does not answer, so configuring fails there: the service must land on paas-b, with nothing
+left on paas-a and paas-a's cause in the result.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.common import REPO, ansible_environment
+from tests.integration.podman import names, podman
+
+PREFIX = "infn-paas-"
+FEDERATION = REPO / "tests/integration/files/paas.federation.yml"
+TEMPLATE = REPO / "playbooks/services/web_db/web_db.yaml"
+DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, apt fails at once
+
+
+def playbook(name, *extra, check=True, env=None):
+    result = subprocess.run(
+        ["ansible-playbook", str(REPO / "playbooks" / name), *extra],
+        capture_output=True,
+        text=True,
+        env=env or ansible_environment(),
+        timeout=1200,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, f"{name} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def federation_file(folder, change=None):
+    """The test federation, changed by change(description) when given."""
+    description = yaml.safe_load(FEDERATION.read_text())
+    if change:
+        change(description)
+    path = folder / "paas.federation.yml"
+    path.write_text(yaml.safe_dump(description))
+    return path
+
+
+def site(description, name):
+    return next(s for s in description["sites"] if s["name"] == name)
+
+
+def dead_mirror_on(*site_names):
+    def change(description):
+        for name in site_names:
+            site(description, name)["vars"] = {"apt_http_proxy": DEAD_PROXY}
+
+    return change
+
+
+def deploy_args(deployment, federation, state_dir, *extra):
+    return (
+        "-e", f"deployment_name={deployment}", "-e", "deployment_project=demo",
+        "-e", f"tosca_template={TEMPLATE}", "-e", f"deployment_federation={federation}",
+        "-e", f"deployment_state_dir={state_dir}", *extra,
+    )  # fmt: skip
+
+
+def state(state_dir, deployment):
+    return json.loads((state_dir / f"{deployment}.json").read_text())
+
+
+def deployment_objects(deployment):
+    """Containers, volumes and networks labelled with the deployment, on any site."""
+    label = f"label=infn.cloud.deployment={deployment}"
+    return {
+        "containers": podman("ps", "-a", "--filter", label, "--format", "{{.Names}}").stdout.split(),
+        "volumes": podman("volume", "ls", "--filter", label, "--format", "{{.Name}}").stdout.split(),
+        "networks": podman("network", "ls", "--filter", label, "--format", "{{.Name}}").stdout.split(),
+    }
+
+
+def container_ids(deployment):
+    label = f"label=infn.cloud.deployment={deployment}"
+    return sorted(podman("ps", "-a", "--filter", label, "--format", "{{.ID}} {{.Names}}").stdout.splitlines())
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def clean_paas_objects():
+    def clean():
+        if names("container", PREFIX) or names("network", PREFIX) or names("volume", PREFIX):
+            subprocess.run(
+                ["bash", str(REPO / "tests/testbed/cleanup.sh"), PREFIX], check=True, env=ansible_environment()
+            )
+
+    clean()
+    yield
+    clean()
+
+
+@pytest.fixture(scope="module")
+def failed_over(tmp_path_factory):
+    """web1 deployed where paas-a (ranked first) cannot configure it: it lands on paas-b."""
+    folder = tmp_path_factory.mktemp("paas")
+    federation = federation_file(folder, dead_mirror_on("paas-a"))
+    state_dir = folder / "state"
+    result = playbook("deploy_service.yml", *deploy_args("web1", federation, state_dir))
+    return {"federation": federation, "state_dir": state_dir, "output": result.stdout}
+
+
+def test_service_fails_over_to_the_next_site_and_answers(failed_over):
+    document = state(failed_over["state_dir"], "web1")
+    assert document["status"] == "CREATE_COMPLETE"
+    assert [entry["site"] for entry in document["ranking"]] == ["paas-a", "paas-b"]
+    assert document["ranking"][0]["rank"] == 1
+    first, second = document["attempts"]
+    assert first["site"] == "paas-a" and first["status"] == "failed" and first["cleaned"] is True
+    assert first["phase"] == "configure"
+    # paas-a's own cause: the proxy its hosts were given for the mirrors does not answer.
+    assert "127.0.0.1" in first["error"] or "apt" in first["error"].lower(), first["error"]
+    assert second == {**second, "site": "paas-b", "status": "succeeded"}
+    assert document["site"] == "paas-b"
+    url = document["outputs"]["url"]
+    assert url.startswith("http://10.99.43."), url  # paas-b's subnet
+    status, body = get(url)
+    assert status == 200 and body.startswith("visits: ")
+    _status, again = get(url)
+    assert int(again.split()[1]) == int(body.split()[1]) + 1  # the count lives in the database
+
+
+def test_nothing_is_left_on_the_failed_site(failed_over):
+    hosts = podman(
+        "ps", "-a", "--filter", "label=infn.cloud.deployment=web1", "--format", "{{.Labels}}"
+    ).stdout  # fmt: skip
+    assert "infn.cloud.site:paas-a" not in hosts and "infn.cloud.site:paas-b" in hosts
+    assert "paas-a" in failed_over["output"] and "removing what was made there" in failed_over["output"]
+
+
+def test_progress_and_per_node_states(failed_over):
+    document = state(failed_over["state_dir"], "web1")
+    assert {name: node["state"] for name, node in document["nodes"].items()} == {
+        "db_server": "started",
+        "web_server": "started",
+        "db": "started",
+        "web": "started",
+    }
+    assert document["nodes"]["web_server"]["host"] == "infn-paas-web1-web-server"
+    for line in (
+        "[web1] db: creating",
+        "[web1] db: configured",
+        "[web1] web: configuring",
+        "CREATE_COMPLETE on paas-b",
+    ):
+        assert line in failed_over["output"]
+
+
+def test_deployment_info_shows_the_state(failed_over):
+    env = {
+        **ansible_environment(),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+    }
+    result = subprocess.run(
+        ["ansible", "localhost", "-m", "infn.cloud.deployment_info", "-a",
+         f"name=web1 state_dir={failed_over['state_dir']}"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    answer = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    (document,) = answer["deployments"]
+    assert document["status"] == "CREATE_COMPLETE" and document["site"] == "paas-b"
+    assert document["nodes"]["db"]["state"] == "started"
+    shown = playbook(
+        "deployment_info.yml", "-e", "deployment_name=web1", "-e", f"deployment_state_dir={failed_over['state_dir']}"
+    )
+    assert "CREATE_COMPLETE" in shown.stdout and "db: started" in shown.stdout
+
+
+def test_second_deploy_is_a_no_op(failed_over):
+    before = container_ids("web1")
+    result = playbook("deploy_service.yml", *deploy_args("web1", failed_over["federation"], failed_over["state_dir"]))
+    assert "changed=0" in result.stdout.split("PLAY RECAP")[-1]
+    assert container_ids("web1") == before
+    assert len(state(failed_over["state_dir"], "web1")["attempts"]) == 2
+
+
+def test_undeploy_leaves_nothing(failed_over):
+    result = playbook(
+        "undeploy_service.yml",
+        "-e", "deployment_name=web1", "-e", f"deployment_federation={failed_over['federation']}",
+        "-e", f"deployment_state_dir={failed_over['state_dir']}",
+    )  # fmt: skip
+    assert "DELETE_COMPLETE" in result.stdout
+    assert deployment_objects("web1") == {"containers": [], "volumes": [], "networks": []}
+    document = state(failed_over["state_dir"], "web1")
+    assert document["status"] == "DELETE_COMPLETE"
+    assert {node["state"] for node in document["nodes"].values()} == {"deleted"}
+    again = playbook(
+        "undeploy_service.yml",
+        "-e", "deployment_name=web1", "-e", f"deployment_federation={failed_over['federation']}",
+        "-e", f"deployment_state_dir={failed_over['state_dir']}",
+    )  # fmt: skip
+    assert "changed=0" in again.stdout.split("PLAY RECAP")[-1]
+
+
+def test_every_site_failing_names_each_cause(tmp_path):
+    def change(description):
+        # paas-a lists an image podman does not have: creating its hosts fails; paas-b's
+        # hosts cannot reach the mirrors: configuring fails.
+        site(description, "paas-a")["sla"]["images"] = ["debian-12"]
+        site(description, "paas-b")["vars"] = {"apt_http_proxy": DEAD_PROXY}
+
+    federation = federation_file(tmp_path, change)
+    result = playbook("deploy_service.yml", *deploy_args("web2", federation, tmp_path / "state"), check=False)
+    assert result.returncode != 0
+    document = state(tmp_path / "state", "web2")
+    assert document["status"] == "CREATE_FAILED"
+    reason = document["status_reason"]
+    assert reason.startswith("every site tried failed: paas-a: provision: ")
+    assert "debian-12" in reason and "paas-b: configure: " in reason
+    assert "every site tried failed: paas-a: provision" in result.stdout
+    assert deployment_objects("web2") == {"containers": [], "volumes": [], "networks": []}
+
+
+def test_no_site_admits_the_project(tmp_path):
+    result = playbook(
+        "deploy_service.yml",
+        *deploy_args("web3", FEDERATION, tmp_path / "state", "-e", "deployment_project=chemistry"),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "no site can take the service: paas-a: its SLA does not admit project 'chemistry'" in result.stdout
+    assert deployment_objects("web3")["containers"] == []
+
+
+def test_killed_deploy_resumes_without_new_hosts(tmp_path):
+    state_dir = tmp_path / "state"
+    command = [
+        "ansible-playbook",
+        str(REPO / "playbooks/deploy_service.yml"),
+        *deploy_args("web4", FEDERATION, state_dir),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ansible_environment(), start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:  # kill it while Redis is being installed
+            path = state_dir / "web4.json"
+            if path.exists() and json.loads(path.read_text())["nodes"].get("db", {}).get("state") == "creating":
+                break
+            assert process.poll() is None, "the deployment ended before it could be interrupted"
+            time.sleep(0.5)
+        else:
+            pytest.fail("the deployment did not reach db's Standard.create within 600 s")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    interrupted = state(state_dir, "web4")
+    assert interrupted["status"] == "CREATE_IN_PROGRESS"
+    before = container_ids("web4")
+    assert len(before) == 2
+    playbook("deploy_service.yml", *deploy_args("web4", FEDERATION, state_dir))
+    document = state(state_dir, "web4")
+    assert document["status"] == "CREATE_COMPLETE"
+    assert container_ids("web4") == before  # the same two hosts: resumed, not made again
+    (attempt,) = document["attempts"]
+    assert attempt["site"] == "paas-a" and attempt["resumed"] == 1
+    status, body = get(document["outputs"]["url"])
+    assert status == 200 and body.startswith("visits: ")
+    playbook(
+        "undeploy_service.yml",
+        "-e", "deployment_name=web4", "-e", f"deployment_federation={FEDERATION}", "-e", f"deployment_state_dir={state_dir}",
+    )  # fmt: skip
+    assert deployment_objects("web4")["containers"] == []
