@@ -26,7 +26,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.deployment.orchestrator
     Request,
 )
 from ansible_collections.infn.cloud.plugins.module_utils.deployment.runner import HAS_ANSIBLE_RUNNER
-from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, did_you_mean
 from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
 from ansible_collections.infn.cloud.plugins.modules.tosca_deploy import ARGUMENT_SPEC, REQUIRED_IF
 
@@ -55,6 +55,8 @@ class ActionModule(ActionBase):
         bad = option_problems(args)
         if not states.NAME.fullmatch(args["name"]):
             bad.insert(0, f"name: expected {states.NAME_HELP}, got {args['name']!r}")
+        if args["state"] == "present" and not args["project"]:
+            bad.append("project: required to deploy (the sites' SLAs admit projects), got none")
         for key in ("max_attempts", "site_timeout"):
             if args[key] < 1:
                 bad.append(f"{key}: expected a number of at least 1, got {args[key]}")
@@ -82,6 +84,14 @@ class ActionModule(ActionBase):
                 "failed": True,
                 "msg": f"cannot read the federation description {federation_path}: {error}",
             }
+        known = [site.name for site in federation.sites]
+        unknown = [
+            f"sites[{index}]: no site named {name!r} in {federation_path}{did_you_mean(name, known)}"
+            for index, name in enumerate(args["sites"])
+            if name not in known
+        ]
+        if unknown:
+            return {**result, "failed": True, "msg": "\n".join(unknown)}
         store = states.DeploymentStore(
             self._loader.path_dwim(args["state_dir"]) if args["state_dir"] else states.default_folder()
         )

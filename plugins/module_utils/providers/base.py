@@ -112,7 +112,7 @@ def image_description(name: str) -> dict:
     """An image named as an SLA lists it, '<distribution>-<version>' ('debian-12', 'ubuntu-22.04'),
     described for placement's os matching."""
     base = name.rsplit("/", 1)[-1].split(":", 1)[0]
-    distribution, _, version = base.partition("-")
+    distribution, _dash, version = base.partition("-")
     return {"name": name, "distribution": distribution, "version": version, "type": "linux"}
 
 

@@ -44,11 +44,7 @@ class PodmanProvider(Provider):
     NAME = "podman"
 
     def connection_vars(self, host) -> dict:
-        return {
-            "ansible_connection": "containers.podman.podman",
-            "ansible_host": host.container,
-            "ansible_python_interpreter": "/usr/bin/python3",
-        }
+        return _connection(host.container)
 
     def _podman(self, *args, timeout=None, error=SiteError) -> str:
         if not shutil.which("podman"):
@@ -94,11 +90,7 @@ class PodmanProvider(Provider):
                     address=address,
                     roles=split_roles(labels.get(LABEL_ROLES)),
                     region=self.site.regions[0] if self.site.regions else None,
-                    connection={
-                        "ansible_connection": "containers.podman.podman",
-                        "ansible_host": name,
-                        "ansible_python_interpreter": "/usr/bin/python3",
-                    },
+                    connection=_connection(name),
                     facts={
                         "id": container["Id"],
                         "name": name,
@@ -180,12 +172,14 @@ class PodmanProvider(Provider):
                     error=ProvisionError, timeout=remaining(),
                 )  # fmt: skip
         network = self._ensure_network(remaining())
-        free = self._free_addresses(network)
+        free = self._free_addresses(network) if any(host.node not in existing for host in hosts) else iter(())
         provisioned = []
+        booting = []  # only hosts created or started now need to be waited for
         for host in hosts:
             name = self.container_name(deployment, host.node)
             container = existing.get(host.node)
             if container is None:
+                booting.append(name)
                 address = next(free, None)
                 if address is None:
                     raise ProvisionError(f"no free address left in {self.site.podman['subnet']} for {host.node}")
@@ -202,9 +196,10 @@ class PodmanProvider(Provider):
                     error=ProvisionError, timeout=remaining(),
                 )  # fmt: skip
             elif not container.get("State", {}).get("Running"):
+                booting.append(name)
                 self._podman("start", name, error=ProvisionError, timeout=remaining())
-        for host in hosts:
-            self._wait_booted(self.container_name(deployment, host.node), remaining())
+        for name in booting:
+            self._wait_booted(name, remaining())
         for container in self._containers(self._deployment_filter(deployment), every=True, error=ProvisionError):
             node = container["Config"]["Labels"].get(LABEL_NODE)
             name = container["Name"].lstrip("/")
@@ -215,17 +210,15 @@ class PodmanProvider(Provider):
                     name=name,
                     address=address,
                     public_address=address,  # the bridge is routed on this machine
-                    connection={
-                        "ansible_connection": "containers.podman.podman",
-                        "ansible_host": name,
-                        "ansible_python_interpreter": "/usr/bin/python3",
-                    },
+                    connection=_connection(name),
                     facts={
                         "id": container["Id"],
                         "image": container.get("ImageName"),
                         "network": network,
                         "volumes": sorted(
-                            m["Name"] for m in container.get("Mounts") or [] if m.get("Type") == "volume" and m.get("Name")
+                            m["Name"]
+                            for m in container.get("Mounts") or []
+                            if m.get("Type") == "volume" and m.get("Name")
                         ),
                     },
                 )
@@ -234,19 +227,24 @@ class PodmanProvider(Provider):
 
     def _wait_booted(self, name: str, timeout: float) -> None:
         """Until systemd in the container has booted ('degraded' is booted: a unit that failed is
-        the template's business)."""
-        bound = int(max(1, min(BOOT_TIMEOUT, timeout)))
-        try:
-            result = subprocess.run(
-                ["podman", "exec", name, "timeout", str(bound), "systemctl", "is-system-running", "--wait"],
-                capture_output=True, text=True, timeout=bound + 10, check=False,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise ProvisionError(f"{name} did not finish booting within {bound}s") from None
-        state = result.stdout.strip()
-        if state not in ("running", "degraded"):
+        the template's business). Right after the start there may be no bus to ask yet."""
+        deadline = time.monotonic() + max(1.0, min(BOOT_TIMEOUT, timeout))
+        while True:
+            bound = int(max(1, deadline - time.monotonic()))
+            try:
+                result = subprocess.run(
+                    ["podman", "exec", name, "timeout", str(bound), "systemctl", "is-system-running", "--wait"],
+                    capture_output=True, text=True, timeout=bound + 10, check=False,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise ProvisionError(f"{name} did not finish booting within {bound}s") from None
+            state = result.stdout.strip()
+            if state in ("running", "degraded"):
+                return
             reason = state or (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise ProvisionError(f"{name} did not boot: {reason}")
+            if time.monotonic() >= deadline:
+                raise ProvisionError(f"{name} did not boot: {reason}")
+            time.sleep(0.5)
 
     def _volumes(self, deployment: str) -> list:
         listing = self._podman(
@@ -334,6 +332,15 @@ class PodmanProvider(Provider):
         return [f"container {name}" for name in self.deployment_hosts(deployment)] + [
             f"volume {name}" for name in self._volumes(deployment)
         ]
+
+
+def _connection(container: str) -> dict:
+    """How Ansible reaches a container of this machine."""
+    return {
+        "ansible_connection": "containers.podman.podman",
+        "ansible_host": container,
+        "ansible_python_interpreter": "/usr/bin/python3",
+    }
 
 
 def _architecture() -> str:

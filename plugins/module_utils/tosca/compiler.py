@@ -455,18 +455,7 @@ class Compiler:
                         self._relationship_operations(node, after, operations, plays)
                         continue
                     inputs = rendered_inputs.get((name, "", "Standard", step), {})
-                operations.append(
-                    {
-                        "node": name,
-                        "interface": "Standard",
-                        "operation": step,
-                        "kind": implementation["kind"],
-                        "implementation": implementation["implementation"],
-                        "hosts": group,
-                    }
-                )
-                path = self._op_path(node, "Standard", step)
-                plays.extend(self._plays(node, f"{name}: Standard.{step}", group, implementation, inputs, step, path))
+                plays.extend(self._standard_operation(node, step, group, implementation, inputs, operations, step))
                 self._relationship_operations(node, after, operations, plays)
         self.teardown = self._teardown_plays(order, operations)
         hosts = []
@@ -514,21 +503,27 @@ class Compiler:
                 implementation = operation and self.implementation(node, "Standard", operation)
                 if not implementation:
                     continue
-                group = self.group_of(node)
-                operations.append(
-                    {
-                        "node": name,
-                        "interface": "Standard",
-                        "operation": step,
-                        "kind": implementation["kind"],
-                        "implementation": implementation["implementation"],
-                        "hosts": group,
-                    }
-                )
                 inputs = self._rendered_inputs.get((name, "", "Standard", step), {})
-                path = self._op_path(node, "Standard", step)
-                plays.extend(self._plays(node, f"{name}: Standard.{step}", group, implementation, inputs, None, path))
+                plays.extend(
+                    self._standard_operation(node, step, self.group_of(node), implementation, inputs, operations, None)
+                )
         return plays
+
+    def _standard_operation(self, node, step, group, implementation, inputs, operations, kept) -> list:
+        """The plays of a node's Standard operation, recorded in operations; kept names the step
+        whose published attributes and outputs are kept (None: nothing is kept)."""
+        operations.append(
+            {
+                "node": node.name,
+                "interface": "Standard",
+                "operation": step,
+                "kind": implementation["kind"],
+                "implementation": implementation["implementation"],
+                "hosts": group,
+            }
+        )
+        path = self._op_path(node, "Standard", step)
+        return self._plays(node, f"{node.name}: Standard.{step}", group, implementation, inputs, kept, path)
 
     def _relationship_operations(self, node: NodeTemplate, names: tuple, operations: list, plays: list):
         """The Configure operations of node's relationships that run at this point of its lifecycle,

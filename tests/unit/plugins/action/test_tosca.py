@@ -68,13 +68,13 @@ topology_template:
 POSITIONED = re.compile(r"(?P<file>[^:]+):(?P<line>[0-9]+):(?P<column>[0-9]+): (?P<path>\S+): (?P<message>.+)")
 
 
-def run(tmp_path, env, tasks, *options):
-    """Runs each task (its infn.cloud.tosca options, or the whole task with keywords) in one play
-    on localhost; returns their results, as the json callback shows them, and all that
+def run(tmp_path, env, tasks, *options, module="infn.cloud.tosca"):
+    """Runs each task (its module's options, or the whole task with keywords) in one play on
+    localhost; returns their results, as the json callback shows them, and all that
     ansible-playbook printed."""
     play = {"name": "TOSCA", "hosts": "localhost", "gather_facts": False, "tasks": []}
     for index, task in enumerate(tasks):
-        task = task if "infn.cloud.tosca" in task else {"infn.cloud.tosca": task}
+        task = task if module in task else {module: task}
         play["tasks"].append({"name": f"Task {index}", **task, "ignore_errors": True})
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(yaml.safe_dump([play], sort_keys=False))
