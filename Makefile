@@ -15,7 +15,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help venv collection testbed lint sanity unit molecule molecule-scenarios molecule-chain-1 molecule-chain-2 integration test demo demo-clean clean build bench openstack-site openstack-site-down
+.PHONY: help venv collection testbed lint sanity unit molecule molecule-scenarios molecule-chain-1 molecule-chain-2 integration integration-demo integration-sites test demo demo-clean clean build bench openstack-site openstack-site-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -67,14 +67,21 @@ molecule-chain-1:
 molecule-chain-2:
 	@$(MAKE) --no-print-directory molecule-scenarios MOLECULE_SCENARIOS="$(MOLECULE_CHAIN_2)"
 
-integration: testbed collection ## end-to-end tests (make demo twice, then demo-clean)
+integration: testbed collection ## end-to-end tests (make demo twice, then demo-clean; the sites and the PaaS)
 	bash tests/run-pytest.sh tests/integration
 
-# The Molecule scenarios (in two chains) and the integration tests run side by side: their
-# hosts, networks and subnets are disjoint by design (docs/testbed.md), and most of their time
-# is spent waiting on package installs, services and the tests' own waits, not on the CPU.
+integration-demo: testbed collection
+	bash tests/run-pytest.sh tests/integration/test_demo.py
+
+integration-sites: testbed collection
+	bash tests/run-pytest.sh tests/integration --ignore=tests/integration/test_demo.py
+
+# The Molecule scenarios (in two chains) and the integration tests (the demo's apart from the
+# rest) run side by side: their hosts, networks and subnets are disjoint by design
+# (docs/testbed.md), and much of their time is spent waiting on downloads, services, booting
+# hosts and the tests' own waits.
 test: lint sanity unit ## everything CI runs
-	$(MAKE) --no-print-directory -j3 --output-sync=line molecule-chain-1 molecule-chain-2 integration
+	$(MAKE) --no-print-directory -j4 --output-sync=line molecule-chain-1 molecule-chain-2 integration-demo integration-sites
 
 demo: venv collection ## bring up the local podman federation and converge the backbone
 	bash tests/testbed/setup.sh demo
@@ -104,6 +111,7 @@ bench: venv collection ## benchmarks (ratios against a baseline measured in the 
 	python bench/tosca_compile/run.py
 	bash tests/testbed/setup.sh test
 	python bench/dns_bulk/run.py
+	python bench/deploy_overhead/run.py
 
 build: venv ## build the collection tarball (infn-cloud-<version>.tar.gz)
 	ansible-galaxy collection build --force .

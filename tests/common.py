@@ -17,7 +17,7 @@ def ansible_environment():
     env["CONTAINERS_CONF"] = str(REPO / "tests/testbed/containers.conf")
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env["ANSIBLE_NOCOLOR"] = "1"
-    # `make test` runs this suite under `make -j2`: its jobserver is not ours to share.
+    # `make test` runs this suite under `make -j4`: its jobserver is not ours to share.
     for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
         env.pop(name, None)
     return env

@@ -351,7 +351,7 @@ class Orchestrator:
                 raise DeploymentError(reason, document)
             for entry in document["nodes"].values():
                 entry.update(state="deleted", updated=states.now())
-            document.update(status=states.DELETE_COMPLETE, outputs={})
+            document.update(status=states.DELETE_COMPLETE, outputs={}, site=None)
             document["timings"]["undeploy_seconds"] = round(time.monotonic() - started, 2)
             self.store.write(document)
             self._say(document, "DELETE_COMPLETE")
