@@ -17,6 +17,9 @@ import urllib.request
 import pytest
 import yaml
 
+from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
+from ansible_collections.infn.cloud.plugins.module_utils.providers.base import HostRequest, ProvisionError
+from ansible_collections.infn.cloud.plugins.module_utils.providers.registry import provider_for
 from tests.common import REPO, ansible_environment
 from tests.integration.podman import names, podman
 
@@ -319,3 +322,21 @@ def test_killed_deploy_resumes_without_new_hosts(tmp_path):
     assert document["outputs"]["address"] == document["nodes"]["vm"]["address"]
     playbook("undeploy_service.yml", *args[:2], *args[6:])
     assert deployment_objects("web4")["containers"] == []
+
+
+def test_quota_is_checked_again_just_before_creating(tmp_path):
+    """Placement saw room, but another deployment took it meanwhile: the provider refuses before
+    creating anything, and says which quota."""
+
+    def change(description):
+        site(description, "paas-a")["sla"]["quotas"] = {"instances": 1}
+
+    federation, _options = load_federation(str(federation_file(tmp_path, change)))
+    provider = provider_for(federation.site("paas-a"), federation.name)
+    hosts = [
+        HostRequest(node=f"vm{i}", cores=1, ram_gb=0.25, image="localhost/infn-cloud-debian-systemd:bookworm")
+        for i in range(2)
+    ]
+    with pytest.raises(ProvisionError, match=r"^quota exhausted at provisioning: instances 2 wanted, 1 of 1 free$"):
+        provider.provision("web5", hosts, [], time.monotonic() + 60)
+    assert deployment_objects("web5") == {"containers": [], "volumes": [], "networks": []}
