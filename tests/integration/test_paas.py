@@ -340,3 +340,34 @@ def test_quota_is_checked_again_just_before_creating(tmp_path):
     with pytest.raises(ProvisionError, match=r"^quota exhausted at provisioning: instances 2 wanted, 1 of 1 free$"):
         provider.provision("web5", hosts, [], time.monotonic() + 60)
     assert deployment_objects("web5") == {"containers": [], "volumes": [], "networks": []}
+
+
+def test_a_failed_update_leaves_the_running_service_where_it_is(tmp_path):
+    (tmp_path / "service.yaml").write_text(SLOW_SERVICE)
+    (tmp_path / "create.sh").write_text("#!/bin/sh\ndate >> /root/created\n")
+    state_dir = tmp_path / "state"
+    args = [
+        "-e", "deployment_name=web6", "-e", "deployment_project=demo", "-e", f"tosca_template={tmp_path / 'service.yaml'}",
+        "-e", f"deployment_federation={FEDERATION}", "-e", f"deployment_state_dir={state_dir}",
+    ]  # fmt: skip
+    playbook("deploy_service.yml", *args)
+    before = container_ids("web6")
+    # The template changes (its operation now fails): the update fails on paas-a, and the
+    # service stays there, untouched, instead of moving to paas-b.
+    (tmp_path / "service.yaml").write_text(SLOW_SERVICE.replace("create.sh", "create_v2.sh"))
+    (tmp_path / "create_v2.sh").write_text("#!/bin/sh\necho 'version 2 cannot start' >&2\nexit 3\n")
+    failed = playbook("deploy_service.yml", *args, check=False)
+    assert failed.returncode != 0
+    document = state(state_dir, "web6")
+    assert document["status"] == "CREATE_FAILED" and document["site"] == "paas-a"
+    assert "the running service is left as it is" in failed.stdout
+    assert [a["site"] for a in document["attempts"]] == ["paas-a", "paas-a"]
+    assert container_ids("web6") == before
+    # Back to the first version: it converges where it runs.
+    (tmp_path / "service.yaml").write_text(SLOW_SERVICE)
+    playbook("deploy_service.yml", *args)
+    document = state(state_dir, "web6")
+    assert document["status"] == "CREATE_COMPLETE" and document["site"] == "paas-a"
+    assert container_ids("web6") == before
+    playbook("undeploy_service.yml", *args[:2], *args[6:])
+    assert deployment_objects("web6")["containers"] == []

@@ -123,9 +123,10 @@ class Orchestrator:
             work = self._work_dir(request.name)
             compiled = os.path.join(work, "compiled.check" if check_mode else "compiled")
             try:
-                resume_site = None
-                if document and document["status"] in (states.CREATE_IN_PROGRESS, states.CREATE_COMPLETE):
-                    resume_site = document.get("site")
+                # Where the deployment has hosts now: tried first, without counting them twice.
+                resume_site = (
+                    document.get("site") if document and document["status"] != states.DELETE_COMPLETE else None
+                )
                 plan, needs, choices, ranking = self.plan(request, compiled, resume_site)
                 digest = _digest(plan.playbook_path, plan.vars_path)
                 if document and document["status"] == states.CREATE_COMPLETE and document["digest"] == digest:
@@ -134,11 +135,16 @@ class Orchestrator:
                         return False, document
                     self._say(document, "hosts missing on " + document["site"] + ": " + ", ".join(missing))
                 if check_mode:
+                    if not choices:
+                        raise DeploymentError(_no_site(ranking))
                     preview = document or states.new_document(request.name, request.project, request.template, digest)
-                    return True, {**preview, "ranking": ranking, "site": choices[0].site if choices else None}
+                    return True, {**preview, "ranking": ranking, "site": choices[0].site}
             finally:
                 if check_mode:
                     shutil.rmtree(compiled, ignore_errors=True)
+            # A service that ran (complete, or an update of it that failed) is updated where it
+            # runs; if that fails it stays there as it is: no failover, nothing removed.
+            updating = bool(resume_site) and document["status"] in (states.CREATE_COMPLETE, states.CREATE_FAILED)
             if document is None or document["status"] == states.DELETE_COMPLETE:
                 document = states.new_document(request.name, request.project, request.template, digest)
             elif document["status"] == states.CREATE_FAILED:  # a new run: its own attempts
@@ -154,11 +160,19 @@ class Orchestrator:
             document["nodes"] = {name: document["nodes"].get(name, {"state": "initial"}) for name in plan.node_order}
             self.store.write(document)
             if not choices:
-                reasons = "; ".join(f"{entry['site']}: {entry['reason']}" for entry in ranking)
-                return self._failed(document, f"no site can take the service: {reasons}")
+                return self._failed(document, _no_site(ranking))
+            if updating:
+                if choices[0].site != resume_site:
+                    reason = next(e["reason"] for e in ranking if e["site"] == resume_site)
+                    return self._failed(
+                        document,
+                        f"the service runs on {resume_site}, which cannot take it as it is now: {reason};"
+                        " undeploy it to deploy it elsewhere",
+                    )
+                choices = choices[:1]
             started = time.monotonic()
             for choice in choices[: max(1, request.max_attempts)]:
-                error = self._attempt(document, request, plan, needs, choice)
+                error = self._attempt(document, request, plan, needs, choice, keep=updating)
                 if error is None:
                     document["timings"]["deploy_seconds"] = round(time.monotonic() - started, 2)
                     self.store.write(document)
@@ -184,8 +198,9 @@ class Orchestrator:
             return [host.node for host in needs.hosts]
         return [host.node for host in needs.hosts if document["nodes"].get(host.node, {}).get("host") not in present]
 
-    def _attempt(self, document: dict, request: Request, plan, needs, choice) -> str | None:
-        """One site: provision, configure; None on success, else the error (the site cleaned)."""
+    def _attempt(self, document: dict, request: Request, plan, needs, choice, keep=False) -> str | None:
+        """One site: provision, configure; None on success, else the error (the site cleaned,
+        unless keep: an update of a running service leaves it where it is)."""
         provider = self._provider(choice.site)
         resuming = document.get("site") == choice.site and any(
             a["site"] == choice.site and a.get("status") == "running" for a in document["attempts"]
@@ -224,7 +239,7 @@ class Orchestrator:
                     self._node(document, host.node, "creating")
             provisioned = provider.provision(document["name"], hosts, volumes, deadline)
         except SiteError as error:
-            return self._attempt_failed(document, attempt, provider, "provision", str(error))
+            return self._attempt_failed(document, attempt, provider, "provision", str(error), keep)
         attempt["provision_seconds"] = round(time.monotonic() - phase_started, 2)
         # What was made there, kept even after a cleanup: the record of the attempt.
         attempt["hosts"] = [
@@ -263,7 +278,7 @@ class Orchestrator:
         )
         attempt["configure_seconds"] = round(time.monotonic() - phase_started, 2)
         if not result.ok:
-            return self._attempt_failed(document, attempt, provider, "configure", result.reason())
+            return self._attempt_failed(document, attempt, provider, "configure", result.reason(), keep)
         for entry in document["nodes"].values():
             if entry.get("state") not in ("error",):
                 entry["state"] = "started"
@@ -273,9 +288,12 @@ class Orchestrator:
         self._say(document, f"CREATE_COMPLETE on {choice.site}")
         return None
 
-    def _attempt_failed(self, document: dict, attempt: dict, provider, phase: str, error: str) -> str:
+    def _attempt_failed(self, document: dict, attempt: dict, provider, phase: str, error: str, keep=False) -> str:
         attempt.update(status="failed", phase=phase, error=error, ended=states.now())
         self.store.write(document)
+        if keep:
+            self._say(document, f"{attempt['site']}: {phase} failed: {error}; the running service is left as it is")
+            return error
         self._say(document, f"{attempt['site']}: {phase} failed: {error}; removing what was made there")
         try:
             provider.deprovision(document["name"])
@@ -374,6 +392,10 @@ class Orchestrator:
             envvars=request.envvars if request else {},
         )
         return "" if result.ok else f"undeploy playbook: {result.reason()}"
+
+
+def _no_site(ranking: list) -> str:
+    return "no site can take the service: " + "; ".join(f"{entry['site']}: {entry['reason']}" for entry in ranking)
 
 
 def _python() -> str:
