@@ -275,13 +275,13 @@ class Orchestrator:
             max(1.0, deadline - time.monotonic()),
             on_node=lambda node, node_state: self._node(document, node, node_state),
             envvars=request.envvars,
+            nodes=set(plan.node_order),
         )
         attempt["configure_seconds"] = round(time.monotonic() - phase_started, 2)
         if not result.ok:
             return self._attempt_failed(document, attempt, provider, "configure", result.reason(), keep)
-        for entry in document["nodes"].values():
-            if entry.get("state") not in ("error",):
-                entry["state"] = "started"
+        for entry in document["nodes"].values():  # the whole playbook ran: every node is up
+            entry["state"] = "started"
         attempt.update(status="succeeded", ended=states.now())
         document.update(status=states.CREATE_COMPLETE, status_reason="", outputs=result.outputs)
         self.store.write(document)

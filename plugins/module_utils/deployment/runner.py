@@ -78,8 +78,16 @@ def run_playbook(
     on_node=None,
     envvars: dict | None = None,
     extravars: dict | None = None,
+    nodes=None,
 ) -> RunResult:
-    """Runs the playbook; on_node(node, state) is called as nodes move through their steps."""
+    """Runs the playbook; on_node(node, state) is called as nodes move through their steps.
+    nodes, when given, are the node names a play name may start with (an imported playbook's
+    own play named 'Setup: web' is not a node's)."""
+
+    def node_of(play: str) -> tuple:
+        node, step = play_node(play)
+        return (node, step) if nodes is None or node in nodes else (None, None)
+
     if not HAS_ANSIBLE_RUNNER:
         raise RuntimeError("ansible-runner is not installed (it is in the collection's requirements.txt)")
     failures: list = []
@@ -95,14 +103,14 @@ def run_playbook(
         data = event.get("event_data") or {}
         kind = event.get("event")
         if kind == "playbook_on_play_start":
-            node, step = play_node(data.get("play", ""))
+            node, step = node_of(data.get("play", ""))
             if node:  # an imported playbook's own plays belong to the operation before them
                 finish_current()
                 current.update(node=node, step=step)
                 if step and on_node:
                     on_node(node, STEP_STATES[step][0])
         elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
-            node = play_node(data.get("play", ""))[0] or current["node"]
+            node = node_of(data.get("play", ""))[0] or current["node"]
             failures.append(
                 {
                     "node": node,
