@@ -108,6 +108,15 @@ PODMAN = Record(
     }
 )
 
+# openstack sites: what the servers the PaaS layer creates get (docs/paas.md).
+OPENSTACK = Record(
+    {
+        "key_name": Field(Str()),  # a key pair of the project, for Ansible's SSH
+        "security_groups": Field(ListOf(Str(), unique=True), default=[]),
+        "floating_network": Field(Str()),  # where floating IPs come from (default: the first external one)
+    }
+)
+
 SITE = Record(
     {
         "name": Field(_names("a site name (lowercase letters, digits, '-' and '_')"), required=True),
@@ -120,6 +129,7 @@ SITE = Record(
         "discover": Field(Bool(), default=True),
         "address": Field(ADDRESS_POLICY, default={"prefer": "floating", "ipv4_only": True}),
         "podman": Field(PODMAN),
+        "openstack": Field(OPENSTACK),
         "sla": Field(SLA, default=SLA.check({}, "", None, Problems())),
         "vars": Field(MapOf(Any()), default={}),
         "hosts": Field(ListOf(HOST), default=[]),
@@ -186,6 +196,7 @@ class Site:
     discover: bool = True
     address: dict = field(default_factory=dict)
     podman: dict | None = None
+    openstack: dict | None = None
     vars: dict = field(default_factory=dict)
 
     @property
@@ -375,6 +386,7 @@ def _build(checked: dict, source: str) -> Federation:
                 discover=site["discover"],
                 address=site["address"],
                 podman=site.get("podman"),
+                openstack=site.get("openstack"),
                 vars=site["vars"],
             )
         )

@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.common import REPO, ansible_environment
 from tests.integration.openstack_site import demo_connection, openstack_cloud
@@ -17,6 +19,7 @@ pytest.importorskip("openstack", reason="openstacksdk is not installed (requirem
 
 PREFIX = "infn-paas-"
 DEPLOYMENT = "osfail"
+KEY = "infn-paas-key"
 FEDERATION = {
     "plugin": "infn.cloud.federation",
     "federation": {"name": "infn-paas", "domain": "paas.local.test"},
@@ -27,6 +30,7 @@ FEDERATION = {
             "cloud": "infn-os-demo",
             "timeout": 60,
             "sla": {"priority": 5, "images": ["tiny"], "flavors": ["m1.tiny"], "quotas": {"instances": 10}},
+            "openstack": {"key_name": KEY, "security_groups": ["default"], "floating_network": "public"},
         },
         {
             "name": "paas-b",
@@ -93,6 +97,11 @@ def deployed(tmp_path_factory):
     (folder / "configure.sh").write_text("#!/bin/sh\necho configured > /root/app.txt\n")
     for name in names("container", f"{PREFIX}{DEPLOYMENT}-"):
         subprocess.run(["podman", "rm", "-f", name], check=False, env=ansible_environment())
+    conn = demo_connection(clouds_yaml)
+    if conn.compute.find_keypair(KEY) is None:  # the project's key pair the servers get
+        key = ed25519.Ed25519PrivateKey.generate().public_key()
+        public = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+        conn.compute.create_keypair(name=KEY, public_key=public)
     env = {**ansible_environment(), "OS_CLIENT_CONFIG_FILE": str(clouds_yaml)}
     state_dir = folder / "state"
     result = subprocess.run(
@@ -104,7 +113,6 @@ def deployed(tmp_path_factory):
         ],
         capture_output=True, text=True, env=env, timeout=1200, check=False,
     )  # fmt: skip
-    conn = demo_connection(clouds_yaml)
     try:
         yield {"result": result, "state": json.loads((state_dir / f"{DEPLOYMENT}.json").read_text()), "conn": conn}
     finally:
@@ -131,6 +139,7 @@ def test_openstack_is_tried_first_and_really_provisions(deployed):
     assert host["address"].startswith("10.99.32.")  # the private subnet
     assert host["public_address"].startswith("10.99.31.")  # a floating IP from the public network
     assert host["volumes"] == [f"{DEPLOYMENT}-data"]
+    assert host["key_name"] == KEY and host["security_groups"] == ["default"]
 
 
 def test_nothing_of_it_is_left_on_openstack(deployed):

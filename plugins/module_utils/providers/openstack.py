@@ -211,6 +211,7 @@ class OpenStackProvider(Provider):
 
     def _provision(self, connection, deployment: str, hosts: list, volumes: list, remaining) -> list:
         compute, network = connection.compute, connection.network
+        options = self.site.openstack or {}
         metadata = {METADATA_DEPLOYMENT: deployment}
         servers = {s.metadata[METADATA_NODE]: s for s in self._mine(compute.servers(details=True), deployment)}
         wanted = {host.node for host in hosts}
@@ -223,12 +224,18 @@ class OpenStackProvider(Provider):
                 continue
             flavor = compute.find_flavor(host.flavor, ignore_missing=False)
             image = connection.image.find_image(host.image, ignore_missing=False)
+            extra = {}
+            if options.get("key_name"):
+                extra["key_name"] = options["key_name"]
+            if options.get("security_groups"):
+                extra["security_groups"] = [{"name": group} for group in options["security_groups"]]
             servers[host.node] = compute.create_server(
                 name=f"{deployment}-{host.node}".replace("_", "-"),
                 flavor_id=flavor.id,
                 image_id=image.id,
                 networks=[{"uuid": net.id}],
                 metadata={**metadata, METADATA_NODE: host.node},
+                **extra,
             )
         servers = {
             node: compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=remaining())
@@ -261,7 +268,10 @@ class OpenStackProvider(Provider):
             if port is None or port.id in floating:
                 continue
             if external is None:
-                external = next(iter(network.networks(is_router_external=True)), None)
+                if options.get("floating_network"):
+                    external = network.find_network(options["floating_network"], ignore_missing=False)
+                else:
+                    external = next(iter(network.networks(is_router_external=True)), None)
                 if external is None:
                     raise ProvisionError("no external network for the public address of " + host.node)
             floating[port.id] = network.create_ip(
@@ -286,6 +296,8 @@ class OpenStackProvider(Provider):
                         "id": server.id,
                         "flavor": host.flavor,
                         "image": host.image,
+                        "key_name": server.key_name,
+                        "security_groups": sorted({g.get("name") for g in server.security_groups or []}),
                         "volumes": sorted(existing[v].name for v, _location in host.volumes if v in existing),
                     },
                 )
