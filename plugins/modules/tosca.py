@@ -16,7 +16,8 @@ description:
   - Reads a TOSCA service template (Simple Profile 1.0 to 1.3, or 2.0) with everything it imports, and checks
     the types it uses and defines, its node templates, requirements, inputs and functions.
   - With O(state=validated), reports the template's node templates, inputs and outputs. Never changes anything.
-  - With O(state=compiled), also writes a playbook C(<name>.yml), its vars file C(<name>.vars.yml) and the undeploy playbook C(<name>.undeploy.yml) into O(dest),
+  - With O(state=compiled), also writes a playbook C(<name>.yml), its vars file C(<name>.vars.yml) and the undeploy
+    playbook C(<name>.undeploy.yml) into O(dest),
     with the nodes in dependency order, one play per lifecycle operation that has an implementation, on the inventory
     group C(tosca_<compute node>) of the Compute node hosting it (or on C(localhost)). Run that playbook with
     C(ansible-playbook); the hosts, resources, operations and run-time values it needs are returned.

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """The demo service's web page: counts its visits in Redis (RESP over TCP, no client library)."""
 
 import http.server
