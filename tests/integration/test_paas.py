@@ -65,10 +65,10 @@ def dead_mirror_on(*site_names):
     return change
 
 
-def deploy_args(deployment, federation, state_dir, *extra):
+def deploy_args(deployment, federation, state_dir, *extra, template=TEMPLATE):
     return (
         "-e", f"deployment_name={deployment}", "-e", "deployment_project=demo",
-        "-e", f"tosca_template={TEMPLATE}", "-e", f"deployment_federation={federation}",
+        "-e", f"tosca_template={template}", "-e", f"deployment_federation={federation}",
         "-e", f"deployment_state_dir={state_dir}", *extra,
     )  # fmt: skip
 
@@ -286,10 +286,7 @@ def test_killed_deploy_resumes_without_new_hosts(tmp_path):
     (tmp_path / "service.yaml").write_text(SLOW_SERVICE)
     (tmp_path / "create.sh").write_text("#!/bin/sh\nsleep 20\ndate >> /root/created\n")
     state_dir = tmp_path / "state"
-    args = [
-        "-e", "deployment_name=web4", "-e", "deployment_project=demo", "-e", f"tosca_template={tmp_path / 'service.yaml'}",
-        "-e", f"deployment_federation={FEDERATION}", "-e", f"deployment_state_dir={state_dir}",
-    ]  # fmt: skip
+    args = deploy_args("web4", FEDERATION, state_dir, template=tmp_path / "service.yaml")
     command = ["ansible-playbook", str(REPO / "playbooks/deploy_service.yml"), *args]
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ansible_environment(), start_new_session=True
@@ -346,10 +343,7 @@ def test_a_failed_update_leaves_the_running_service_where_it_is(tmp_path):
     (tmp_path / "service.yaml").write_text(SLOW_SERVICE)
     (tmp_path / "create.sh").write_text("#!/bin/sh\ndate >> /root/created\n")
     state_dir = tmp_path / "state"
-    args = [
-        "-e", "deployment_name=web6", "-e", "deployment_project=demo", "-e", f"tosca_template={tmp_path / 'service.yaml'}",
-        "-e", f"deployment_federation={FEDERATION}", "-e", f"deployment_state_dir={state_dir}",
-    ]  # fmt: skip
+    args = deploy_args("web6", FEDERATION, state_dir, template=tmp_path / "service.yaml")
     playbook("deploy_service.yml", *args)
     before = container_ids("web6")
     # The template changes (its operation now fails): the update fails on paas-a, and the
