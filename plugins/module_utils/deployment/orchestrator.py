@@ -13,7 +13,6 @@ that was killed is resumed by the next one on the site it was on, without new ho
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -414,8 +413,3 @@ def _capacity_and_offer(provider):
         return provider.capacity(), offer
 
     return ask
-
-
-def summary(document: dict) -> dict:
-    """The state as a task result shows it (the whole document is in the state file)."""
-    return json.loads(json.dumps(document))

@@ -197,7 +197,8 @@ def rank_sites(federation, needs: Needs, project: str, answers: dict, only_sites
             elif isinstance(offer, str):
                 reason = offer
         if not reason and site.name != resume_site:
-            reason = _short_quota(capacity.free, capacity.limits, totals)
+            short = capacity.shortfall(totals)
+            reason = "not enough quota: " + "; ".join(short) if short else ""
         if not reason:
             for host in needs.hosts:
                 image = next((i for i in offer.images if image_matches(i, host.os)), None)
@@ -250,15 +251,6 @@ def _exclusion(site, needs: Needs, project: str, only_sites, wanted_ids: set) ->
     if site.sla.services and missing:
         return "its SLA offers no " + ", ".join(missing) + " service (only " + ", ".join(site.sla.services) + ")"
     return ""
-
-
-def _short_quota(free: dict, limits: dict, totals: dict) -> str:
-    short = [
-        f"{key} {totals[key]:g} wanted, {free[key]:g} of {limits[key]:g} free"
-        for key in sorted(totals)
-        if totals[key] and key in free and free[key] < totals[key]
-    ]
-    return "not enough quota: " + "; ".join(short) if short else ""
 
 
 def _free_share(free: dict, limits: dict, totals: dict) -> tuple:

@@ -61,6 +61,15 @@ class Capacity:
             if self.limits.get(key) is not None
         }
 
+    def shortfall(self, wanted: dict) -> list:
+        """What wanted (per quota key) exceeds of what is free, one phrase per key, in key order."""
+        free = self.free
+        return [
+            f"{key} {wanted[key]:g} wanted, {free[key]:g} of {self.limits[key]:g} free"
+            for key in sorted(wanted)
+            if wanted[key] and key in free and free[key] < wanted[key]
+        ]
+
     def as_dict(self) -> dict:
         return {
             "reachable": self.reachable,

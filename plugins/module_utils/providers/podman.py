@@ -299,12 +299,7 @@ class PodmanProvider(Provider):
             "cores": sum(host.cores for host in new_hosts),
             "ram_gb": sum(host.ram_gb for host in new_hosts),
         }
-        free = capacity.free
-        short = [
-            f"{key} {wanted[key]:g} wanted, {free[key]:g} of {capacity.limits[key]:g} free"
-            for key in sorted(wanted)
-            if key in free and free[key] < wanted[key]
-        ]
+        short = capacity.shortfall(wanted)
         if short:
             raise ProvisionError("quota exhausted at provisioning: " + "; ".join(short))
 
