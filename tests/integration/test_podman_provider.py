@@ -85,7 +85,7 @@ def test_declared_and_discovered_hosts(federation):
     assert len(twins) == 2 and "twin" in twins  # same name twice in one site: both kept
     worker = hostvars["worker-9"]
     assert worker["ansible_host"]["__ansible_unsafe"] == "infn-ptest-worker-9"
-    assert worker["ansible_connection"]["__ansible_unsafe"] == "containers.podman.podman"
+    assert worker["ansible_connection"]["__ansible_unsafe"] == "infn.cloud.podman_nsenter"  # as root
     assert worker["infn_cloud"]["declared"] is False
     assert worker["infn_cloud"]["address"]["__ansible_unsafe"] == "10.99.40.20"
     assert data["smtp_relay"]["hosts"] == ["worker-9"]

@@ -18,11 +18,18 @@ cache=~/.ansible/test/cache/get_pip_${pip_version//./_}.py
 mkdir -p "$(dirname "$cache")"
 cmp -s "$TESTBED_DIR/ansible-test-get-pip.py" "$cache" || cp "$TESTBED_DIR/ansible-test-get-pip.py" "$cache"
 
-rm -rf "$DEST"
+rm -rf "$DEST" "$DEST/../../community"
 mkdir -p "$DEST"
 # What git tracks plus new files it does not ignore: the tree as it will be committed.
 (cd "$REPO" && git ls-files -z --cached --others --exclude-standard \
   | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
   | tar --null -T - -cf -) | tar -xf - -C "$DEST"
+# The collections our plugins build on (infn.cloud.podman_nsenter extends community.docker's
+# nsenter connection) sit beside it, as they do in the `ansible` package that ships them.
+python3 - "$DEST/../.." <<'PY'
+import pathlib, shutil, sys
+import ansible_collections.community.docker as docker
+shutil.copytree(pathlib.Path(docker.__path__[0]), pathlib.Path(sys.argv[1]) / "community/docker", dirs_exist_ok=True)
+PY
 cd "$DEST"
 exec ansible-test sanity --python 3.11 --local --color "$@"

@@ -16,6 +16,8 @@ import uuid
 
 import pytest
 
+from tests.common import run_in
+
 COLLECTOR_A, COLLECTOR_B, CLIENT = "infn-mol-log-collector-a", "infn-mol-log-collector-b", "infn-mol-log-client"
 COLLECTORS = (COLLECTOR_A, COLLECTOR_B)
 ADDRESS_A, CLIENT_ADDRESS = "10.99.60.10", "10.99.60.11"
@@ -24,16 +26,13 @@ SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets" /
 SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 
 
-def podman_exec(host, *command, check=True, stdin=None):
-    return subprocess.run(
-        ["podman", "exec", *(["-i"] if stdin is not None else []), host, *command],
-        input=stdin, capture_output=True, text=True, check=check,
-    )  # fmt: skip
+def on_host(host, *command, check=True, stdin=None):
+    return run_in(host, *command, stdin=stdin, check=check)
 
 
 def sql(collector, query):
     """Rows of a query on a collector's store, as lists of strings."""
-    out = podman_exec(collector, "psql", "-U", "postgres", "-d", "logs", "-At", "-F", "\t", "-c", query).stdout
+    out = on_host(collector, "psql", "-U", "postgres", "-d", "logs", "-At", "-F", "\t", "-c", query).stdout
     return [line.split("\t") for line in out.splitlines()]
 
 
@@ -79,20 +78,20 @@ def token():
 
 def test_a_message_reaches_both_collectors_files_and_stores():
     mark = token()
-    podman_exec(CLIENT, "logger", "-p", "daemon.warning", "-t", "billing", f"invoice run {mark} finished")
+    on_host(CLIENT, "logger", "-p", "daemon.warning", "-t", "billing", f"invoice run {mark} finished")
     for collector in COLLECTORS:
         wait_for(f"{mark} in {collector}'s store", lambda c=collector: count(c, f"message LIKE '%{mark}%'") == 1, 30)
         [row] = sql(collector, f"SELECT host, program, host(from_ip), facility, severity, message FROM logs "
                                f"WHERE message LIKE '%{mark}%'")  # fmt: skip
         # Sent from the client's own address (sites see each other's addresses, as on the backbone).
         assert row == [CLIENT, "billing", CLIENT_ADDRESS, "3", "4", f"invoice run {mark} finished"]
-        stored = podman_exec(collector, "cat", f"/var/log/remote/{CLIENT}/billing.log").stdout
+        stored = on_host(collector, "cat", f"/var/log/remote/{CLIENT}/billing.log").stdout
         assert f"invoice run {mark} finished" in stored
 
 
 def test_a_collectors_own_messages_reach_the_other_collector():
     mark = token()
-    podman_exec(COLLECTOR_B, "logger", "-t", "collector-self", mark)
+    on_host(COLLECTOR_B, "logger", "-t", "collector-self", mark)
     wait_for(f"{mark} from {COLLECTOR_B} in {COLLECTOR_A}'s store",
              lambda: count(COLLECTOR_A, f"host = '{COLLECTOR_B}' AND message = '{mark}'") == 1, 30)  # fmt: skip
 
@@ -100,8 +99,8 @@ def test_a_collectors_own_messages_reach_the_other_collector():
 def test_quotes_backslashes_and_bad_utf8_are_stored():
     mark = token()
     text = f'it\'s {mark} C:\\path\\to and "quoted"'
-    podman_exec(CLIENT, "logger", "-t", "quoting", text)
-    podman_exec(CLIENT, "sh", "-c", f"printf '{mark}-bytes \\377\\376 end\\n' | logger -t quoting")
+    on_host(CLIENT, "logger", "-t", "quoting", text)
+    on_host(CLIENT, "sh", "-c", f"printf '{mark}-bytes \\377\\376 end\\n' | logger -t quoting")
     wait_for("both odd messages in the store", lambda: count(COLLECTOR_A, f"message LIKE '%{mark}%'") == 2, 30)
     messages = [
         row[0] for row in sql(COLLECTOR_A, f"SELECT message FROM logs WHERE message LIKE '%{mark}%' ORDER BY id")
@@ -120,8 +119,8 @@ def numbers_at(collector, mark):
 
 def test_log_search_finds_a_message_by_text_and_host():
     mark = token()
-    podman_exec(CLIENT, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
-    podman_exec(COLLECTOR_B, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
+    on_host(CLIENT, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
+    on_host(COLLECTOR_B, "logger", "-t", "searchable", f"disk quota exceeded for project {mark}")
     wait_for("both messages in A's store", lambda: count(COLLECTOR_A, f"message LIKE '%{mark}%'") == 2, 60)
     result = log_search(COLLECTOR_A, text=f"quota {mark}", host=[CLIENT], since="10m")
     assert result.get("failed") is not True, result
@@ -140,14 +139,14 @@ def test_log_search_finds_a_message_by_text_and_host():
 def collector_a_down_while_the_client_logs(mark):
     """Collector A stopped, 1,000 numbered messages logged on the client and stored by B; A is
     started again when the block ends."""
-    podman_exec(COLLECTOR_A, "systemctl", "stop", "rsyslog")
+    on_host(COLLECTOR_A, "systemctl", "stop", "rsyslog")
     try:
-        podman_exec(CLIENT, "sh", "-c", f"seq -f '{mark} message %g' 1000 | logger -t numbered")
+        on_host(CLIENT, "sh", "-c", f"seq -f '{mark} message %g' 1000 | logger -t numbered")
         wait_for("the 1,000 messages at the collector that is up",
                  lambda: count(COLLECTOR_B, f"message LIKE '{mark} %'") == 1000, 120)  # fmt: skip
         yield
     finally:
-        podman_exec(COLLECTOR_A, "systemctl", "start", "rsyslog")
+        on_host(COLLECTOR_A, "systemctl", "start", "rsyslog")
 
 
 def test_nothing_lost_or_doubled_while_a_collector_is_down():
@@ -172,8 +171,8 @@ def test_a_sender_restarted_while_a_collector_is_down_keeps_its_backlog():
     which was up, holds them (docs/logging.md)."""
     mark = token()
     with collector_a_down_while_the_client_logs(mark):
-        podman_exec(CLIENT, "systemctl", "restart", "rsyslog")
-        queued = podman_exec(CLIENT, "sh", "-c", "ls /var/spool/rsyslog/ | grep -c '^infn_logging_to_infn_mol_log_collector_a'",
+        on_host(CLIENT, "systemctl", "restart", "rsyslog")
+        queued = on_host(CLIENT, "sh", "-c", "ls /var/spool/rsyslog/ | grep -c '^infn_logging_to_infn_mol_log_collector_a'",
                              check=False).stdout.strip()  # fmt: skip
         assert int(queued or 0) > 0, "the client's queue for the stopped collector was not saved to disk"
     wait_for("the saved backlog at the collector that was down",
@@ -203,10 +202,10 @@ def test_the_retention_job_removes_rows_older_than_the_retention():
                        f"'old-host', 'aged', 1, 6, '{mark} ' || d FROM unnest(ARRAY[1, {RETENTION_DAYS - 1}, "
                        f"{RETENTION_DAYS + 1}, 400]) AS d")  # fmt: skip
     kept_before = count(COLLECTOR_A, f"message NOT LIKE '{mark} %'")
-    timer = podman_exec(COLLECTOR_A, "systemctl", "show", "-p", "ActiveState", "-p", "UnitFileState",
+    timer = on_host(COLLECTOR_A, "systemctl", "show", "-p", "ActiveState", "-p", "UnitFileState",
                         "infn-logging-retention.timer").stdout  # fmt: skip
     assert "ActiveState=active" in timer and "UnitFileState=enabled" in timer
-    podman_exec(COLLECTOR_A, "systemctl", "start", "infn-logging-retention.service")
+    on_host(COLLECTOR_A, "systemctl", "start", "infn-logging-retention.service")
     kept = sorted(
         int(row[0].split()[1]) for row in sql(COLLECTOR_A, f"SELECT message FROM logs WHERE message LIKE '{mark} %'")
     )
@@ -244,12 +243,12 @@ def test_keys_stay_private_on_the_controller_and_the_hosts():
     assert [path.name for path in files if path.stat().st_mode & 0o077] == []
     assert SECRETS.stat().st_mode & 0o777 == 0o700
     for host in (CLIENT, COLLECTOR_A):
-        assert podman_exec(host, "stat", "-c", "%a %U", "/etc/ssl/infn-logging/host.key").stdout.split() == [
+        assert on_host(host, "stat", "-c", "%a %U", "/etc/ssl/infn-logging/host.key").stdout.split() == [
             "600",
             "root",
         ]
         # The hosts never hold the CA's key.
-        assert podman_exec(host, "test", "-e", "/etc/ssl/infn-logging/ca.key", check=False).returncode == 1
+        assert on_host(host, "test", "-e", "/etc/ssl/infn-logging/ca.key", check=False).returncode == 1
 
 
 def run_converge(*extra):

@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 
+from tests.common import run_in
+
 RELAY, SINK = "infn-mol-smtp-relay", "infn-mol-smtp-sink"
 ADDRESS = "10.99.27.10"
 HOSTNAME = "infn-mol-smtp-relay.cloud.example.test"
@@ -28,8 +30,8 @@ SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
 SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 
 
-def podman_exec(host, *command, check=True):
-    return subprocess.run(["podman", "exec", host, *command], capture_output=True, text=True, check=check)
+def on_host(host, *command, check=True):
+    return run_in(host, *command, check=check)
 
 
 def password(login):
@@ -42,7 +44,7 @@ def tls():
 
     Clients here connect by address, so the name is checked by test_the_certificate_names_the_relay.
     """
-    certificate = podman_exec(RELAY, "cat", "/etc/postfix/tls/smtp_relay.crt").stdout
+    certificate = on_host(RELAY, "cat", "/etc/postfix/tls/smtp_relay.crt").stdout
     context = ssl.create_default_context(cadata=certificate)
     context.check_hostname = False
     return context
@@ -68,11 +70,11 @@ def delivered(token, timeout=30):
     """The sink's stored message carrying token, polled for up to timeout seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = podman_exec(SINK, "grep", "-rlF", token, "/srv/sink/new", check=False)
+        found = on_host(SINK, "grep", "-rlF", token, "/srv/sink/new", check=False)
         if found.returncode == 0:
-            return podman_exec(SINK, "cat", found.stdout.split()[0]).stdout
+            return on_host(SINK, "cat", found.stdout.split()[0]).stdout
         time.sleep(0.5)
-    log = podman_exec(RELAY, "journalctl", "--no-pager", "-n", "20", "SYSLOG_FACILITY=2", check=False).stdout
+    log = on_host(RELAY, "journalctl", "--no-pager", "-n", "20", "SYSLOG_FACILITY=2", check=False).stdout
     pytest.fail(f"{token} not in the sink after {timeout} s; the relay's mail log:\n{log}")
 
 
@@ -200,7 +202,7 @@ def test_secrets_kept_private_on_the_controller():
 
 
 def test_the_relay_keeps_only_hashes():
-    listing = podman_exec(
+    listing = on_host(
         RELAY, "stat", "-c", "%n %U:%G %a", "/etc/dovecot/smtp_relay.passwd", "/etc/postfix/sasl_passwd",
         "/etc/postfix/tls/smtp_relay.key",
     ).stdout.splitlines()  # fmt: skip
@@ -209,7 +211,7 @@ def test_the_relay_keeps_only_hashes():
         "/etc/postfix/sasl_passwd root:root 600",
         "/etc/postfix/tls/smtp_relay.key root:root 600",
     ]
-    entries = podman_exec(RELAY, "cat", "/etc/dovecot/smtp_relay.passwd").stdout.splitlines()
+    entries = on_host(RELAY, "cat", "/etc/dovecot/smtp_relay.passwd").stdout.splitlines()
     entries = [line.split(":", 1) for line in entries if not line.startswith("#")]
     assert sorted(login for login, _hash in entries) == sorted([JOBS, PORTAL, GIVEN])
     for _login, stored in entries:
@@ -223,11 +225,11 @@ def test_postfix_logs_reach_the_journal(tls):
         client.login(JOBS, password(JOBS))
         client.sendmail(JOBS, [OUTSIDE], message(JOBS, subject))
     delivered(subject)
-    submitted = podman_exec(
+    submitted = on_host(
         RELAY, "journalctl", "--no-pager", "-o", "cat", "SYSLOG_IDENTIFIER=postfix/submission/smtpd"
     ).stdout
     assert f"sasl_username={JOBS}" in submitted
-    sent = podman_exec(RELAY, "journalctl", "--no-pager", "-o", "cat", "SYSLOG_IDENTIFIER=postfix/smtp").stdout
+    sent = on_host(RELAY, "journalctl", "--no-pager", "-o", "cat", "SYSLOG_IDENTIFIER=postfix/smtp").stdout
     assert "relay=10.99.28.10[10.99.28.10]:25" in sent and "status=sent" in sent
 
 
@@ -241,7 +243,7 @@ def test_the_relays_log_lines_reach_the_log_store_within_10_s(tls):
     submitted = time.monotonic()
     query = f"SELECT program FROM logs WHERE host = '{RELAY}' AND message LIKE '%message-id=<{message_id}>%'"
     while time.monotonic() - submitted < 10:
-        stored = podman_exec(SINK, "psql", "-U", "postgres", "-d", "logs", "-Atc", query).stdout.split()
+        stored = on_host(SINK, "psql", "-U", "postgres", "-d", "logs", "-Atc", query).stdout.split()
         if stored:
             break
         time.sleep(0.2)
@@ -282,5 +284,5 @@ def test_rerun_changes_nothing_and_never_shows_a_secret():
     output = result.stdout + result.stderr
     assert [name for name, secret in secrets.items() if secret in output] == []
     # Nor on the relay, whose journal goes to central logging (modules log their arguments there).
-    journal = podman_exec(RELAY, "journalctl", "--no-pager", "-o", "cat").stdout
+    journal = on_host(RELAY, "journalctl", "--no-pager", "-o", "cat").stdout
     assert [name for name, secret in secrets.items() if secret in journal] == []

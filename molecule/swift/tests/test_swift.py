@@ -16,6 +16,8 @@ import botocore.config
 import pytest
 import swiftclient
 
+from tests.common import run_in
+
 SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 SECRETS = EPHEMERAL / "secrets/swift"
@@ -30,14 +32,8 @@ RECONVERGE_BOUND = 180  # seconds for region 3 to hold every object again after 
 
 
 def on(host, script, *args):
-    """Runs a Python script on a host (podman exec) and returns its JSON answer."""
-    run = subprocess.run(
-        ["podman", "exec", "-i", host, "python3", "-", *args],
-        input=script,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """Runs a Python script on a host and returns its JSON answer."""
+    run = run_in(host, "python3", "-", *args, stdin=script)
     assert run.returncode == 0, f"{host}: {run.stderr[-2000:]}"
     return json.loads(run.stdout)
 
@@ -194,7 +190,7 @@ def test_region_outage_loses_nothing_and_replicas_reconverge(objects, capsys):
 
 
 def sha256_on(host, path):
-    run = subprocess.run(["podman", "exec", host, "sha256sum", path], capture_output=True, text=True, check=False)
+    run = run_in(host, "sha256sum", path)
     return run.stdout.split()[0] if run.returncode == 0 else None
 
 
@@ -206,7 +202,7 @@ def test_every_node_has_the_same_rings_as_the_controller_copy():
 
 
 def active(host, unit):
-    run = subprocess.run(["podman", "exec", host, "systemctl", "is-active", unit], capture_output=True, check=False)
+    run = run_in(host, "systemctl", "is-active", unit)
     return run.returncode == 0
 
 
@@ -218,20 +214,13 @@ def test_each_node_runs_only_its_daemons_and_logs_to_syslog():
         for unit in ("swift-object", "swift-object-replicator", "swift-container", "swift-account", "rsync"):
             assert active(host, unit), f"{unit} on {host}"
         assert not active(host, "swift-proxy") and not active(host, "swift-object-reconstructor"), host
-    logged = subprocess.run(
-        ["podman", "exec", "infn-mol-swift-proxy1", "journalctl", "-t", "proxy-server", "--no-pager", "-q"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
+    logged = run_in("infn-mol-swift-proxy1", "journalctl", "-t", "proxy-server", "--no-pager", "-q").stdout
     assert "GET /v1/AUTH_cms" in logged or "PUT /v1/AUTH_cms" in logged
 
 
 def test_proxies_prefer_their_own_region():
     for host, region in (("infn-mol-swift-proxy1", 1), ("infn-mol-swift-proxy2", 2)):
-        config = subprocess.run(
-            ["podman", "exec", host, "cat", "/etc/swift/proxy-server.conf"], capture_output=True, text=True, check=True
-        ).stdout
+        config = run_in(host, "cat", "/etc/swift/proxy-server.conf", check=True).stdout
         assert f"read_affinity = r{region}=100" in config
         assert f"write_affinity = r{region}\n" in config
 

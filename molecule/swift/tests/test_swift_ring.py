@@ -92,7 +92,7 @@ def command(*argv):
     return on_host({"ansible.builtin.command": {"argv": list(argv)}})
 
 
-# One task for all the checksums (each task costs about a second over the podman connection).
+# One task for all the checksums (each task is a whole Ansible run).
 SNAPSHOT = """mkdir -p "$1" && cd "$1" || exit 1
 for file in object.builder object.ring.gz backups/*; do [ -f "$file" ] && sha1sum "$file"; done; true"""
 

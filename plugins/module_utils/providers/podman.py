@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -330,9 +331,10 @@ class PodmanProvider(Provider):
 
 
 def _connection(container: str) -> dict:
-    """How Ansible reaches a container of this machine."""
+    """How Ansible reaches a container of this machine: by nsenter as root (a third of podman
+    exec's CPU per task), else through podman."""
     return {
-        "ansible_connection": "containers.podman.podman",
+        "ansible_connection": "infn.cloud.podman_nsenter" if os.geteuid() == 0 else "containers.podman.podman",
         "ansible_host": container,
         "ansible_python_interpreter": "/usr/bin/python3",
     }
