@@ -173,7 +173,7 @@ def test_a_sender_restarted_while_a_collector_is_down_keeps_its_backlog():
     with collector_a_down_while_the_client_logs(mark):
         on_host(CLIENT, "systemctl", "restart", "rsyslog")
         queued = on_host(CLIENT, "sh", "-c", "ls /var/spool/rsyslog/ | grep -c '^infn_logging_to_infn_mol_log_collector_a'",
-                             check=False).stdout.strip()  # fmt: skip
+                         check=False).stdout.strip()  # fmt: skip
         assert int(queued or 0) > 0, "the client's queue for the stopped collector was not saved to disk"
     wait_for("the saved backlog at the collector that was down",
              lambda: count(COLLECTOR_A, f"message = '{mark} message 1000'") == 1, 180)  # fmt: skip
@@ -203,7 +203,7 @@ def test_the_retention_job_removes_rows_older_than_the_retention():
                        f"{RETENTION_DAYS + 1}, 400]) AS d")  # fmt: skip
     kept_before = count(COLLECTOR_A, f"message NOT LIKE '{mark} %'")
     timer = on_host(COLLECTOR_A, "systemctl", "show", "-p", "ActiveState", "-p", "UnitFileState",
-                        "infn-logging-retention.timer").stdout  # fmt: skip
+                    "infn-logging-retention.timer").stdout  # fmt: skip
     assert "ActiveState=active" in timer and "UnitFileState=enabled" in timer
     on_host(COLLECTOR_A, "systemctl", "start", "infn-logging-retention.service")
     kept = sorted(
