@@ -37,6 +37,27 @@ if $resolv_added; then rm -f "$ROOTFS/etc/resolv.conf"; fi
 # Test hosts are thrown away, never power-cut: dpkg need not sync every file it unpacks
 # (measured here: PostgreSQL and Swift's object server install in 166 s instead of 299 s).
 echo force-unsafe-io > "$ROOTFS/etc/dpkg/dpkg.cfg.d/infn-unsafe-io"
+# Where the CPU of a package install goes in a test host (measured here, Swift's packages in one
+# host: 135 s of CPU, 88 s with the next two settings): byte-compiling every Python file of every
+# Python package (py3compile; Python compiles what a daemon imports on first use instead), and
+# unpacking documentation, man pages and translations nobody reads in a throw-away host.
+for tool in py3compile py3clean; do
+  chroot "$ROOTFS" dpkg-divert --quiet --local --rename --add "/usr/bin/$tool"
+  ln -sf /bin/true "$ROOTFS/usr/bin/$tool"
+done
+cat > "$ROOTFS/etc/dpkg/dpkg.cfg.d/infn-no-docs" <<'NODOCS'
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+path-exclude=/usr/share/locale/*
+NODOCS
+# Every `systemctl daemon-reload` (each package with a unit makes one) runs all generators; these
+# look for disks, consoles and hibernation images a container does not have.
+mkdir -p "$ROOTFS/etc/systemd/system-generators"
+for generator in cryptsetup gpt-auto hibernate-resume integritysetup veritysetup getty debug; do
+  ln -sf /dev/null "$ROOTFS/etc/systemd/system-generators/systemd-$generator-generator"
+done
 # cgroup v1 containers: some daemons ignore SIGTERM and would hang a stop for 90 s.
 mkdir -p "$ROOTFS/etc/systemd/system.conf.d"
 printf '[Manager]\nDefaultTimeoutStopSec=10s\n' > "$ROOTFS/etc/systemd/system.conf.d/infn-timeout.conf"
