@@ -36,8 +36,9 @@ AUTH_URL=http://$IP:5000/v3
 # Alone, a start from the image is ready in about a minute; beside make test's Molecule chains
 # and demo on 2 CPUs it took more than 7 minutes (the tests were then skipped, not run).
 READY_TIMEOUT=${INFN_OPENSTACK_READY_TIMEOUT:-1200}
-# The image is rebuilt only when what is baked into it changes.
-RECIPE_HASH=$( (cat "$HERE/setup-inside.sh" "$HERE/seed-inside.sh"; echo "$IP $NAME") | sha256sum | cut -c1-16)
+# The image is rebuilt only when what is baked into it changes: its scripts or the base image.
+BASE_RECIPE=$(podman image inspect --format '{{ index .Labels "infn.cloud.recipe" }}' "$TESTBED_BASE_IMAGE" 2>/dev/null || true)
+RECIPE_HASH=$( (cat "$HERE/setup-inside.sh" "$HERE/seed-inside.sh"; echo "$IP $NAME $BASE_RECIPE") | sha256sum | cut -c1-16)
 export AUTH_URL ADMIN_PW DEMO_PW
 
 # Readiness probe, run inside the container with its own python3 and keystoneauth1. Prints one
