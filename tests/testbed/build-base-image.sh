@@ -37,14 +37,9 @@ if $resolv_added; then rm -f "$ROOTFS/etc/resolv.conf"; fi
 # Test hosts are thrown away, never power-cut: dpkg need not sync every file it unpacks
 # (measured here: PostgreSQL and Swift's object server install in 166 s instead of 299 s).
 echo force-unsafe-io > "$ROOTFS/etc/dpkg/dpkg.cfg.d/infn-unsafe-io"
-# Where the CPU of a package install goes in a test host (measured here, Swift's packages in one
-# host: 135 s of CPU, 88 s with the next two settings): byte-compiling every Python file of every
-# Python package (py3compile; Python compiles what a daemon imports on first use instead), and
-# unpacking documentation, man pages and translations nobody reads in a throw-away host.
-for tool in py3compile py3clean; do
-  chroot "$ROOTFS" dpkg-divert --quiet --local --rename --add "/usr/bin/$tool"
-  ln -sf /bin/true "$ROOTFS/usr/bin/$tool"
-done
+# Documentation, man pages and translations nobody reads in a throw-away host are not unpacked.
+# (Byte-compiling on install is kept, though it is most of an install's CPU: daemons run as their
+# own users, cannot write __pycache__, and without it would compile every import at each start.)
 cat > "$ROOTFS/etc/dpkg/dpkg.cfg.d/infn-no-docs" <<'NODOCS'
 path-exclude=/usr/share/doc/*
 path-include=/usr/share/doc/*/copyright
