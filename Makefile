@@ -112,6 +112,7 @@ bench: venv collection ## benchmarks (ratios against a baseline measured in the 
 	bash tests/testbed/setup.sh test
 	python bench/dns_bulk/run.py
 	python bench/deploy_overhead/run.py
+	python bench/podman_connection/run.py
 
 build: venv ## build the collection tarball (infn-cloud-<version>.tar.gz)
 	ansible-galaxy collection build --force .
