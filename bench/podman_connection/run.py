@@ -100,7 +100,7 @@ def main() -> None:
                 for connection in order:
                     results[connection].append(run(connection, hosts, workdir))
         medians = {
-            connection: (statistics.median(cpu for cpu, _ in runs), statistics.median(wall for _, wall in runs))
+            connection: (statistics.median(run[0] for run in runs), statistics.median(run[1] for run in runs))
             for connection, runs in results.items()
         }
         print(f"{options.hosts} hosts, {options.rounds} rounds, 16 task runs per host per playbook")
