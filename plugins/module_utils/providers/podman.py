@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import shutil
 import subprocess
 import time
 
+from ansible_collections.infn.cloud.plugins.module_utils.podman_nsenter import can_enter
 from ansible_collections.infn.cloud.plugins.module_utils.providers.base import (
     LABEL_DEPLOYMENT,
     LABEL_FEDERATION,
@@ -334,7 +334,7 @@ def _connection(container: str) -> dict:
     """How Ansible reaches a container of this machine: by nsenter as root (a third of podman
     exec's CPU per task), else through podman."""
     return {
-        "ansible_connection": "infn.cloud.podman_nsenter" if os.geteuid() == 0 else "containers.podman.podman",
+        "ansible_connection": "infn.cloud.podman_nsenter" if can_enter() else "containers.podman.podman",
         "ansible_host": container,
         "ansible_python_interpreter": "/usr/bin/python3",
     }
