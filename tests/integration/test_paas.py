@@ -232,7 +232,8 @@ def test_every_site_failing_names_each_cause(tmp_path):
     assert reason.startswith("every site tried failed: paas-a: provision: ")
     assert "debian-12" in reason and "paas-b: configure: " in reason
     assert "every site tried failed: paas-a: provision" in result.stdout
-    assert deployment_objects("web2") == {"containers": [], "volumes": [], "networks": []}
+    assert "NOT cleaned up" not in reason
+    assert deployment_objects("web2") == {"containers": [], "volumes": [], "networks": []}, document["attempts"]
 
 
 def test_no_site_admits_the_project(tmp_path):

@@ -31,6 +31,9 @@ from ansible_collections.infn.cloud.plugins.module_utils.providers.registry impo
 from ansible_collections.infn.cloud.plugins.module_utils.sites import query_sites
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.compiler import compile_file
 
+CLEANUP_TRIES = 3
+CLEANUP_PAUSE = 5  # seconds, times the try's number
+
 
 class DeploymentError(Exception):
     """The deployment failed or cannot start; the message is for the operator, whole."""
@@ -177,7 +180,10 @@ class Orchestrator:
                     self.store.write(document)
                     return True, document
             tried = "; ".join(
-                f"{a['site']}: {a['phase']}: {a['error']}" for a in document["attempts"] if a.get("error")
+                f"{a['site']}: {a['phase']}: {a['error']}"
+                + (f" (NOT cleaned up: {a['cleanup_error']})" if a.get("cleanup_error") else "")
+                for a in document["attempts"]
+                if a.get("error")
             )
             untried = len(choices) - min(len(choices), max(1, request.max_attempts))
             more = (
@@ -294,11 +300,10 @@ class Orchestrator:
             self._say(document, f"{attempt['site']}: {phase} failed: {error}; the running service is left as it is")
             return error
         self._say(document, f"{attempt['site']}: {phase} failed: {error}; removing what was made there")
-        try:
-            provider.deprovision(document["name"])
-            attempt["cleaned"] = True
-        except SiteError as cleanup:
-            attempt.update(cleaned=False, cleanup_error=str(cleanup))
+        cleanup_error = _remove(provider, document["name"])
+        attempt["cleaned"] = cleanup_error is None
+        if cleanup_error:
+            attempt["cleanup_error"] = cleanup_error
         for entry in document["nodes"].values():
             if entry.get("site") == attempt["site"] or entry.get("state") != "initial":
                 entry.update(state="initial", host=None, address=None, public_address=None, site=None)
@@ -358,7 +363,9 @@ class Orchestrator:
                     provider = self._provider(site_name)
                     if provider.leftovers(name):
                         self._say(document, f"removing what is left on {site_name}")
-                        provider.deprovision(name)
+                        error = _remove(provider, name)
+                        if error:
+                            left.append(f"{site_name}: {error}")
                 except (SiteError, StopIteration) as error:
                     left.append(f"{site_name}: {error}")
             if left:
@@ -391,6 +398,21 @@ class Orchestrator:
             envvars=request.envvars if request else {},
         )
         return "" if result.ok else f"undeploy playbook: {result.reason()}"
+
+
+def _remove(provider, deployment: str, tries: int = CLEANUP_TRIES) -> str | None:
+    """Everything of the deployment on the provider's site removed and checked gone; None, or
+    the last error. Tried again on failure: under load a removal can time out half done, and
+    what a killed create was still making can show up after the first listing."""
+    for attempt in range(1, tries + 1):
+        try:
+            provider.deprovision(deployment)
+            return None
+        except SiteError as error:
+            if attempt == tries:
+                return str(error)
+            time.sleep(CLEANUP_PAUSE * attempt)
+    return None
 
 
 def _no_site(ranking: list) -> str:

@@ -8,11 +8,12 @@ import textwrap
 
 import pytest
 
+from ansible_collections.infn.cloud.plugins.module_utils.deployment import orchestrator
 from ansible_collections.infn.cloud.plugins.module_utils.deployment import state as states
 from ansible_collections.infn.cloud.plugins.module_utils.deployment.placement import needs_of, rank_sites
 from ansible_collections.infn.cloud.plugins.module_utils.deployment.runner import play_node, run_playbook
 from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
-from ansible_collections.infn.cloud.plugins.module_utils.providers.base import Capacity, Offer
+from ansible_collections.infn.cloud.plugins.module_utils.providers.base import Capacity, Offer, SiteError
 from ansible_collections.infn.cloud.plugins.module_utils.sites import SiteResult
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import compile_file
 from tests.common import REPO, ansible_environment
@@ -324,3 +325,33 @@ def test_the_undeploy_playbook_stops_and_deletes_dependents_first(service):
 )
 def test_play_names_tell_the_node_and_step(play, expected):
     assert play_node(play) == expected
+
+
+# ---- cleanup after a failed attempt ----
+
+
+class FlakyRemoval:
+    """A site whose removal fails the first `failures` times (a podman rm that timed out under
+    load), then works."""
+
+    def __init__(self, failures):
+        self.failures, self.calls = failures, 0
+
+    def deprovision(self, deployment):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise SiteError(f"podman rm did not answer within 120s (call {self.calls})")
+
+
+def test_a_removal_that_fails_is_tried_again(monkeypatch):
+    monkeypatch.setattr(orchestrator, "CLEANUP_PAUSE", 0)
+    site = FlakyRemoval(failures=2)
+    assert orchestrator._remove(site, "web") is None
+    assert site.calls == 3
+
+
+def test_a_removal_that_keeps_failing_gives_its_last_error(monkeypatch):
+    monkeypatch.setattr(orchestrator, "CLEANUP_PAUSE", 0)
+    site = FlakyRemoval(failures=5)
+    assert orchestrator._remove(site, "web") == "podman rm did not answer within 120s (call 3)"
+    assert site.calls == orchestrator.CLEANUP_TRIES
