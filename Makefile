@@ -85,7 +85,9 @@ test-openstack: testbed collection ## the tests against the real OpenStack test 
 
 # One after the other, in one job slot beside the long jobs.
 checks:
-	@$(MAKE) --no-print-directory -j1 lint sanity unit
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory sanity
+	@$(MAKE) --no-print-directory unit
 
 # The demo (the longest), the Molecule scenarios (in two chains), the other integration tests
 # and the checks run side by side: their hosts, networks and subnets are disjoint by design

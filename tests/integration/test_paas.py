@@ -207,6 +207,7 @@ def test_undeploy_leaves_nothing(failed_over):
     assert deployment_objects("web1") == {"containers": [], "volumes": [], "networks": []}
     document = state(failed_over["state_dir"], "web1")
     assert document["status"] == "DELETE_COMPLETE"
+    assert document["teardown"] is True  # web_db's Redis has a delete, its page a stop
     assert {node["state"] for node in document["nodes"].values()} == {"deleted"}
     again = playbook(
         "undeploy_service.yml",

@@ -158,6 +158,7 @@ class Orchestrator:
                 digest=digest,
                 ranking=ranking,
                 project=request.project,
+                teardown=any(op["operation"] in ("stop", "delete") for op in plan.operations),
             )
             document["nodes"] = {name: document["nodes"].get(name, {"state": "initial"}) for name in plan.node_order}
             self.store.write(document)
@@ -383,9 +384,8 @@ class Orchestrator:
 
     def _run_teardown(self, document: dict, site: str, playbook: str, request: Request | None) -> str:
         """The undeploy playbook on the hosts still there; its error, or ''."""
-        with open(playbook, encoding="utf-8") as handle:
-            if "Nothing to run" in handle.read(4096):
-                return ""
+        if not document.get("teardown", True):  # no node has a stop or delete operation
+            return ""
         try:
             live = set(self._provider(site).deployment_hosts(document["name"]))
         except SiteError as error:

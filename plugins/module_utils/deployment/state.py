@@ -58,6 +58,7 @@ def new_document(name: str, project: str, template: str, digest: str) -> dict:
         "project": project,
         "template": template,
         "digest": digest,
+        "teardown": True,  # set from the compiled plan at each deploy
         "status": CREATE_IN_PROGRESS,
         "status_reason": "",
         "site": None,
