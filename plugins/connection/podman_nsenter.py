@@ -18,6 +18,9 @@ description:
   - Modules are piped to the interpreter (pipelining), so no temporary files are written for them.
   - The container's PID is looked up for each task, so a container restarted between tasks is found
     again; a container that is not running makes the host unreachable.
+  - When the container's first process is systemd and it is still booting, a task waits (at most
+    60 seconds) until the boot is done - early in it systemd-tmpfiles empties C(/tmp), where a
+    module is unpacked, and the module would fail with its own files gone.
   - The local podman sites of the federation (see R(infn.cloud.federation,ansible_collections.infn.cloud.federation_inventory))
     use it when Ansible runs as root, and C(containers.podman.podman) otherwise.
 author: infn.cloud developers (@infn-cloud)
@@ -72,6 +75,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.podman_nsenter import (
     ContainerUnreachable,
     clean_environment,
     locate,
+    wait_booted,
 )
 
 display = Display()
@@ -95,6 +99,7 @@ class Connection(NsenterConnection):
             self._nsenter_pid, environment = locate(container, self.get_option("podman_executable"))
         except ContainerUnreachable as error:
             raise AnsibleConnectionFailure(str(error)) from error
+        wait_booted(self._nsenter_pid, environment)
         self._environment = clean_environment(environment)
         self._play_context.remote_user = "root"
         display.vvv(f"ESTABLISH PODMAN NSENTER CONNECTION TO {container} (pid {self._nsenter_pid})", host=container)

@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 NAMESPACES = ("--mount", "--uts", "--ipc", "--net", "--pid")
+# What `systemctl is-system-running` says while systemd boots (nothing: no bus yet).
+BOOTING = ("", "initializing", "starting")
+BOOT_WAIT = 60  # seconds; then the command runs anyway
 
 
 class ContainerUnreachable(Exception):
@@ -51,3 +55,27 @@ def locate(container: str, podman: str = "podman") -> tuple:
     if pid == "0":
         raise ContainerUnreachable(f"container {container!r} is not running")
     return int(pid), json.loads(environment or "[]")
+
+
+def wait_booted(pid: int, environment: list, timeout: float = BOOT_WAIT) -> None:
+    """When the container's first process is systemd and it is still booting: until the boot is
+    done, at most `timeout` seconds. Early in the boot systemd-tmpfiles empties /tmp, where
+    Ansible unpacks a module: a module run then would fail with its own files gone."""
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
+            if handle.read().strip() != "systemd":
+                return
+    except OSError:
+        return
+    ask = ["nsenter", f"--target={pid}", *NAMESPACES, "--", *clean_environment(environment)]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            state = subprocess.run(
+                [*ask, "systemctl", "is-system-running"], capture_output=True, text=True, timeout=10, check=False
+            ).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            state = ""
+        if state not in BOOTING or time.monotonic() >= deadline:
+            return
+        time.sleep(0.5)

@@ -37,16 +37,11 @@ PLAYBOOK = """\
       delegate_to: localhost
       changed_when: true
       when: restart | bool
-    # raw, not a module: early in the boot systemd-tmpfiles empties /tmp, where a module
-    # is unpacked (a module run then fails with its own payload missing).
-    - name: Wait for it to finish booting
-      ansible.builtin.raw: systemctl is-system-running --wait
-      register: booted
-      changed_when: false
-      failed_when: false  # no bus yet right after the start: asked again
-      until: booted.stdout | trim in ['running', 'degraded']
-      retries: 60
-      delay: 1
+    # At once: the connection waits for the boot (early in it systemd-tmpfiles empties /tmp,
+    # where a module is unpacked).
+    - name: Wait for it
+      ansible.builtin.wait_for_connection:
+        timeout: 60
       when: restart | bool
     - name: Work in it again
       ansible.builtin.command: cat /srv/probe.txt
