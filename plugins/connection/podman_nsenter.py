@@ -19,8 +19,9 @@ description:
   - The container's PID is looked up for each task, so a container restarted between tasks is found
     again; a container that is not running makes the host unreachable.
   - When the container's first process is systemd and it is still booting, a task waits (at most
-    60 seconds) until the boot is done - early in it systemd-tmpfiles empties C(/tmp), where a
-    module is unpacked, and the module would fail with its own files gone.
+    60 seconds) until C(systemd-tmpfiles-setup.service) has run or the boot is over - early in the
+    boot it empties C(/tmp), where a module is unpacked, and the module would fail with its own
+    files gone.
   - The local podman sites of the federation (see R(infn.cloud.federation,ansible_collections.infn.cloud.federation_inventory))
     use it when Ansible runs as root, and C(containers.podman.podman) otherwise.
 author: infn.cloud developers (@infn-cloud)

@@ -12,8 +12,12 @@ import subprocess
 import time
 
 NAMESPACES = ("--mount", "--uts", "--ipc", "--net", "--pid")
-# What `systemctl is-system-running` says while systemd boots (nothing: no bus yet).
-BOOTING = ("", "initializing", "starting")
+# The manager's SystemState while systemd boots.
+BOOTING = ("initializing", "starting")
+# The manager's state, then that of the unit that empties /tmp at boot.
+BOOT_QUESTION = (
+    "systemctl show -p SystemState; systemctl show -p LoadState -p ActiveState systemd-tmpfiles-setup.service"
+)
 BOOT_WAIT = 60  # seconds; then the command runs anyway
 
 
@@ -58,9 +62,9 @@ def locate(container: str, podman: str = "podman") -> tuple:
 
 
 def wait_booted(pid: int, environment: list, timeout: float = BOOT_WAIT) -> None:
-    """When the container's first process is systemd and it is still booting: until the boot is
-    done, at most `timeout` seconds. Early in the boot systemd-tmpfiles empties /tmp, where
-    Ansible unpacks a module: a module run then would fail with its own files gone."""
+    """When the container's first process is systemd and has not yet emptied /tmp (early in the
+    boot, systemd-tmpfiles-setup does; Ansible unpacks a module there, which would then fail
+    with its own files gone): until it has, or the boot is over, at most `timeout` seconds."""
     try:
         with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
             if handle.read().strip() != "systemd":
@@ -71,11 +75,21 @@ def wait_booted(pid: int, environment: list, timeout: float = BOOT_WAIT) -> None
     deadline = time.monotonic() + timeout
     while True:
         try:
-            state = subprocess.run(
-                [*ask, "systemctl", "is-system-running"], capture_output=True, text=True, timeout=10, check=False
-            ).stdout.strip()
+            answer = subprocess.run(
+                [*ask, "/bin/sh", "-c", BOOT_QUESTION], capture_output=True, text=True, timeout=10, check=False
+            ).stdout
         except (OSError, subprocess.TimeoutExpired):
-            state = ""
-        if state not in BOOTING or time.monotonic() >= deadline:
+            answer = ""
+        if tmp_settled(answer) or time.monotonic() >= deadline:
             return
         time.sleep(0.5)
+
+
+def tmp_settled(answer: str) -> bool:
+    """From BOOT_QUESTION's answer: /tmp will not be emptied any more (nothing: no bus yet)."""
+    state = dict(line.split("=", 1) for line in answer.splitlines() if "=" in line)
+    if "SystemState" not in state:
+        return False
+    if state["SystemState"] not in BOOTING:
+        return True
+    return state.get("LoadState") != "loaded" or state.get("ActiveState") in ("active", "failed")
