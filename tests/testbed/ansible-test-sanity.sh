@@ -6,7 +6,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REPO=$(cd "$TESTBED_DIR/../.." && pwd)
-DEST=${TMPDIR:-/tmp}/infn-cloud-sanity/ansible_collections/infn/cloud
+# One copy per checkout: two checkouts' runs at once must not remove each other's tree.
+DEST=${TMPDIR:-/tmp}/infn-cloud-sanity-$(printf '%s' "$REPO" | sha256sum | cut -c1-12)/ansible_collections/infn/cloud
 
 pip_version=$(python3 - <<'PY'
 import pathlib, re, ansible_test
