@@ -28,7 +28,9 @@ ACCOUNT, USER = "cms", "tester"
 RUN = uuid.uuid4().hex[:6]  # names of this run: verify may run again on the same cluster
 CONTAINER = f"outage-{RUN}"
 REGION_3 = "infn-mol-swift-s3"
-RECONVERGE_BOUND = 180  # seconds for region 3 to hold every object again after it returns
+# Seconds for region 3 to hold every object again after it returns (quiet: 15-20 s; in CI
+# rehearsals under load: 122-177 s).
+RECONVERGE_BOUND = 300
 
 
 def on(host, script, *args):
