@@ -32,7 +32,11 @@ def can_enter() -> bool:
 
 def enter_command(container: str, podman: str = "podman") -> list:
     """The argv prefix that runs a command inside `container` as its root, with its environment."""
-    pid, environment = locate(container, podman)
+    return entered(*locate(container, podman))
+
+
+def entered(pid: int, environment: list) -> list:
+    """The argv prefix that runs a command in the namespaces of `pid`, with `environment` only."""
     return ["nsenter", f"--target={pid}", *NAMESPACES, "--", *clean_environment(environment)]
 
 
@@ -71,7 +75,7 @@ def wait_booted(pid: int, environment: list, timeout: float = BOOT_WAIT) -> None
                 return
     except OSError:
         return
-    ask = ["nsenter", f"--target={pid}", *NAMESPACES, "--", *clean_environment(environment)]
+    ask = entered(pid, environment)
     deadline = time.monotonic() + timeout
     while True:
         try:
