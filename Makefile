@@ -133,4 +133,5 @@ build: venv ## build the collection tarball (infn-cloud-<version>.tar.gz)
 
 clean: demo-clean ## remove everything the project made, images and build folders included
 	bash tests/testbed/cleanup.sh --images
+	bash tests/testbed/route.sh remove
 	rm -rf build .ansible infn-cloud-*.tar.gz

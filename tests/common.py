@@ -1,10 +1,16 @@
 """Paths and environment shared by the unit and integration tests."""
 
+import ipaddress
 import os
 import pathlib
+import re
 import subprocess
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+# Every address of the test bed, declared once in tests/testbed/lib.sh (TESTBED_RANGE).
+TESTBED_RANGE = ipaddress.ip_network(
+    re.search(r"^TESTBED_RANGE=(\S+)$", (REPO / "tests/testbed/lib.sh").read_text(), re.M).group(1)
+)
 
 
 def ansible_environment():

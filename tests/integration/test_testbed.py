@@ -1,10 +1,13 @@
 """The test bed scripts: clear failures, and a cleanup that removes only the project's objects."""
 
+import errno
+import socket
 import subprocess
+import time
 
 import pytest
 
-from tests.common import REPO, ansible_environment
+from tests.common import REPO, TESTBED_RANGE, ansible_environment
 from tests.integration.podman import names, podman
 
 IMAGE = "localhost/infn-cloud-debian-systemd:bookworm"
@@ -84,3 +87,56 @@ def test_podman_site_rejects_names_outside_the_prefix(tmp_path, ansible_env):
     assert result.returncode == 2
     assert "these names do not start with 'infn-': mynet" in result.stdout
     assert names("network", "mynet") == []
+
+
+@pytest.fixture
+def site_network():
+    """A site network with one live host on it (infn-route-probe-*, 10.99.253.0/24)."""
+    podman("network", "create", "--subnet", "10.99.253.0/24", "infn-route-probe-net")
+    podman("run", "-d", "--name", "infn-route-probe", "--network", "infn-route-probe-net", "--ip", "10.99.253.10",
+           IMAGE, "sleep", "infinity")  # fmt: skip
+    yield "10.99.253.10"
+    podman("rm", "-f", "-t", "0", "infn-route-probe", check=False)
+    podman("network", "rm", "-f", "infn-route-probe-net", check=False)
+
+
+def route_get(address):
+    result = subprocess.run(["ip", "-4", "route", "get", address], capture_output=True, text=True, check=False)
+    return result.returncode, (result.stdout + result.stderr).strip()
+
+
+def probe_errors(address):
+    """(UDP send error, TCP connect error, seconds the TCP attempt took): None where it went out."""
+    udp_error = tcp_error = None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        try:
+            udp.sendto(b"probe", (address, 53))
+        except OSError as error:
+            udp_error = error.errno
+    started = time.monotonic()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+        tcp.settimeout(5)
+        try:
+            tcp.connect((address, 22))
+        except OSError as error:
+            tcp_error = error.errno
+    return udp_error, tcp_error, time.monotonic() - started
+
+
+def test_traffic_to_a_stopped_site_never_leaves_the_machine(site_network):
+    address = site_network
+    assert subprocess.run(["bash", str(REPO / "tests/testbed/route.sh"), "status"], check=False).returncode == 0, (
+        f"no unreachable route for {TESTBED_RANGE}: make testbed adds it"
+    )
+    rc, route = route_get(address)
+    assert rc == 0 and " dev podman" in route, route  # while the site is up, its bridge's route wins
+    # A live host answers a closed port with a reset: reachable.
+    assert probe_errors(address)[1] == errno.ECONNREFUSED
+
+    podman("stop", "-t", "0", "infn-route-probe")
+    podman("network", "rm", "-f", "infn-route-probe-net")
+    rc, route = route_get(address)
+    assert rc != 0 and "No route to host" in route, route
+    udp_error, tcp_error, seconds = probe_errors(address)
+    assert udp_error == errno.EHOSTUNREACH
+    assert tcp_error == errno.EHOSTUNREACH and seconds < 1, (tcp_error, seconds)

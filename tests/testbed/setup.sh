@@ -26,6 +26,8 @@ step "podman info (is podman usable?)" podman info
 if ! iptables -t nat -C POSTROUTING -s "$TESTBED_RANGE" -d "$TESTBED_RANGE" -j RETURN 2>/dev/null; then
   step "iptables: no NAT inside $TESTBED_RANGE" iptables -t nat -I POSTROUTING 1 -s "$TESTBED_RANGE" -d "$TESTBED_RANGE" -j RETURN
 fi
+# While a site's network is down, traffic to its subnet must not follow the default route out.
+bash "$TESTBED_DIR/route.sh" add
 bash "$TESTBED_DIR/build-base-image.sh"
 
 # The proof that containers can run here, with the options every test host uses.

@@ -10,9 +10,8 @@ import itertools
 import yaml
 
 from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
-from tests.common import REPO
+from tests.common import REPO, TESTBED_RANGE
 
-PROJECT_RANGE = ipaddress.ip_network("10.99.0.0/16")
 PREFIX = "infn-"
 
 
@@ -53,7 +52,7 @@ def test_subnets_inside_project_range_and_disjoint():
         for net in networks
     ]
     for owner, name, subnet in subnets:
-        assert subnet.subnet_of(PROJECT_RANGE), f"{owner}: {name} {subnet} is outside {PROJECT_RANGE}"
+        assert subnet.subnet_of(TESTBED_RANGE), f"{owner}: {name} {subnet} is outside {TESTBED_RANGE}"
     for (owner_a, name_a, net_a), (owner_b, name_b, net_b) in itertools.combinations(subnets, 2):
         assert not net_a.overlaps(net_b), f"{owner_a}:{name_a} {net_a} overlaps {owner_b}:{name_b} {net_b}"
 
