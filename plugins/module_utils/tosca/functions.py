@@ -310,6 +310,8 @@ class Evaluator:
         requirement = entity.requirement(first) if hasattr(entity, "requirement") else None
         if requirement is not None and requirement.target is not None and len(rest) >= 2:
             return RuntimeValue("attribute", node=requirement.target.name, name=rest[1], path=tuple(rest[2:]))
+        if requirement is not None and requirement.unresolved:
+            return None  # its target is a broken template, already reported
         known = list(entity.type.merged("attributes")) + list(entity.type.merged("properties"))
         self.problems.add(mark, path, f"{entity.name!r} has no attribute {first!r}{did_you_mean(first, known)}")
         return None

@@ -236,6 +236,8 @@ def build_topology(service: Service, inputs: dict | None, problems: Problems, re
             evaluator, node.interfaces, context, f"{node_path}.interfaces", node.mark
         )
         for requirement in node.requirements:
+            if requirement.unresolved:
+                continue  # its TARGET or relationship is a broken template, already reported
             relationship_context = requirement.context(node)
             requirement.operation_inputs = _evaluate_inputs(
                 evaluator,

@@ -608,6 +608,24 @@ def test_a_dependency_cycle_is_reported_naming_both_nodes(data, tmp_path):
         assert cycles, f"{seed.name}: no cycle problem naming {first!r} and {second!r} in:\n{error}"
 
 
+@settings(SETTINGS, max_examples=40)
+@given(data=st.data())
+def test_a_mistyped_node_type_is_one_problem(data, tmp_path):
+    # One mistake, one problem: the templates naming the mistyped one add none of their own.
+    seed = data.draw(st.sampled_from(_clean_seeds()), label="seed")
+    name = data.draw(st.sampled_from(_node_names(seed.data)), label="node")
+    mutated = copy.deepcopy(seed.data)
+    node = _node_templates(mutated)[name]
+    if not isinstance(node.get("type"), str):
+        return  # a copy of another template: no type of its own to mistype
+    node["type"] += "x"
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    template = _write(folder, seed, _dump(mutated))
+    error = _keeps_promise(lambda: validate_file(str(template), import_map=seed.import_map))
+    assert isinstance(error, DescriptionError), f"{seed.name}: the mistyped type of {name!r} passed"
+    assert [p.path for p in error.problems] == [f"topology_template.node_templates.{name}.type"], str(error)
+
+
 def test_every_corpus_template_gets_problems_never_a_traceback():
     crashes = []
     own_templates, shared_templates = own(""), shared(shared_manifest())
