@@ -35,7 +35,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.tosca.types import (
 HOSTED_ON = "tosca.relationships.HostedOn"
 DEPENDS_ON = "tosca.relationships.DependsOn"
 ROOT_RELATIONSHIP = "tosca.relationships.Root"
-_COPY_FAILED = object()  # what _copied returns for a template left without a type
+_COPY_FAILED = object()  # a copy left without a (known) type: its problem is already reported
 
 
 @dataclass(eq=False)
@@ -202,7 +202,11 @@ def build_topology(service: Service, inputs: dict | None, problems: Problems, re
     for name, node_raw in node_section.items():
         node = None
         if isinstance(node_raw, dict) and "copy" in node_raw:
+            inherits_type = "type" not in node_raw
             node_raw = _copied(name, node_raw, node_section, f"{path}.node_templates.{name}.copy", problems)
+            copied_type = node_raw.get("type") if isinstance(node_raw, dict) else None
+            if inherits_type and not (isinstance(copied_type, str) and types.find("node_types", copied_type)):
+                node_raw = _COPY_FAILED  # the copied template's own problem says what is wrong with its type
         if node_raw is not _COPY_FAILED:
             node = _node_template(
                 name, node_raw, types, f"{path}.node_templates.{name}", mark_of(node_section, name) or tmark, problems
