@@ -200,13 +200,22 @@ class Evaluator:
                 has = has or _has_property
                 while entity is not None and not has(entity, prop) and entity.host is not None:
                     entity = entity.host
+                if entity is not None and not has(entity, prop) and getattr(entity, "host_unresolved", False):
+                    return None  # further down is a template whose own definition is broken
             if entity is None and context.node is not None:
-                self.problems.add(mark, path, f"HOST: node {context.node.name!r} is not hosted on another node")
+                if not getattr(context.node, "host_unresolved", False):  # else its host's problem says it
+                    self.problems.add(mark, path, f"HOST: node {context.node.name!r} is not hosted on another node")
                 return None
         else:
             entity = self.topology.nodes.get(name) if isinstance(name, str) else None
             if entity is None:
                 entity = self.topology.relationships.get(name) if isinstance(name, str) else None
+            if (
+                entity is None
+                and isinstance(name, str)
+                and (name in self.topology.unresolved_nodes or name in self.topology.unresolved_relationships)
+            ):
+                return None  # a template whose own definition is broken: its problem says what is wrong
             if entity is None:
                 self.problems.add(
                     mark, path, f"no node template named {name!r}{did_you_mean(name, self.topology.nodes)}"
@@ -255,7 +264,10 @@ class Evaluator:
         if requirement is not None and len(rest) >= 2:
             target = requirement.target
             if target is None:
-                self.problems.add(mark, path, f"requirement {first!r} of {entity.name!r} has no target node template")
+                if not requirement.unresolved:  # else the broken template's problem says it
+                    self.problems.add(
+                        mark, path, f"requirement {first!r} of {entity.name!r} has no target node template"
+                    )
                 return None
             if _has_property(target, rest[1]):
                 return self._nested(
@@ -298,6 +310,8 @@ class Evaluator:
         requirement = entity.requirement(first) if hasattr(entity, "requirement") else None
         if requirement is not None and requirement.target is not None and len(rest) >= 2:
             return RuntimeValue("attribute", node=requirement.target.name, name=rest[1], path=tuple(rest[2:]))
+        if requirement is not None and requirement.unresolved:
+            return None  # its target is a broken template, already reported
         known = list(entity.type.merged("attributes")) + list(entity.type.merged("properties"))
         self.problems.add(mark, path, f"{entity.name!r} has no attribute {first!r}{did_you_mean(first, known)}")
         return None

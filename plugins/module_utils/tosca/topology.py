@@ -35,6 +35,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.tosca.types import (
 HOSTED_ON = "tosca.relationships.HostedOn"
 DEPENDS_ON = "tosca.relationships.DependsOn"
 ROOT_RELATIONSHIP = "tosca.relationships.Root"
+_COPY_FAILED = object()  # a copy left without a (known) type: its problem is already reported
 
 
 @dataclass(eq=False)
@@ -73,6 +74,8 @@ class Requirement:
     target_type: str | None = None  # abstract: a node type the orchestrator must find
     mark: Mark | None = None
     operation_inputs: dict = field(default_factory=dict)  # (interface, operation) -> evaluated inputs
+    # Names a template whose own definition is broken (already reported): target or relationship unknown.
+    unresolved: bool = False
     _entity: RelationshipTemplate | None = None
 
     @property
@@ -109,6 +112,7 @@ class NodeTemplate:
     artifacts: dict = field(default_factory=dict)
     directives: list = field(default_factory=list)
     host: NodeTemplate | None = None
+    host_unresolved: bool = False  # hosted on a template whose own definition is broken
     values: dict = field(default_factory=dict)  # evaluated properties
     operation_inputs: dict = field(default_factory=dict)  # (interface, operation) -> evaluated inputs
 
@@ -151,6 +155,11 @@ class Topology:
     outputs: dict = field(default_factory=dict)
     substitution: dict | None = None
     description: str = ""
+    # Templates whose definition is broken (a problem is already reported: unknown type, not a
+    # mapping...): they exist for name resolution, so what names them adds no problem of its own.
+    unresolved_nodes: set = field(default_factory=set)
+    unresolved_relationships: set = field(default_factory=set)
+    unresolved_groups: set = field(default_factory=set)
 
 
 def build_topology(service: Service, inputs: dict | None, problems: Problems, require_inputs: bool = False) -> Topology:
@@ -188,14 +197,24 @@ def build_topology(service: Service, inputs: dict | None, problems: Problems, re
         )
         if relationship is not None:
             topology.relationships[name] = relationship
+        else:
+            topology.unresolved_relationships.add(name)
     for name, node_raw in node_section.items():
+        node = None
         if isinstance(node_raw, dict) and "copy" in node_raw:
+            inherits_type = "type" not in node_raw
             node_raw = _copied(name, node_raw, node_section, f"{path}.node_templates.{name}.copy", problems)
-        node = _node_template(
-            name, node_raw, types, f"{path}.node_templates.{name}", mark_of(node_section, name) or tmark, problems
-        )
+            copied_type = node_raw.get("type") if isinstance(node_raw, dict) else None
+            if inherits_type and not (isinstance(copied_type, str) and types.find("node_types", copied_type)):
+                node_raw = _COPY_FAILED  # the copied template's own problem says what is wrong with its type
+        if node_raw is not _COPY_FAILED:
+            node = _node_template(
+                name, node_raw, types, f"{path}.node_templates.{name}", mark_of(node_section, name) or tmark, problems
+            )
         if node is not None:
             topology.nodes[name] = node
+        else:
+            topology.unresolved_nodes.add(name)
     for node in topology.nodes.values():
         _requirements(node, topology, types, problems)
     _hosts(topology, problems)
@@ -221,6 +240,8 @@ def build_topology(service: Service, inputs: dict | None, problems: Problems, re
             evaluator, node.interfaces, context, f"{node_path}.interfaces", node.mark
         )
         for requirement in node.requirements:
+            if requirement.unresolved:
+                continue  # its TARGET or relationship is a broken template, already reported
             relationship_context = requirement.context(node)
             requirement.operation_inputs = _evaluate_inputs(
                 evaluator,
@@ -248,8 +269,10 @@ def build_topology(service: Service, inputs: dict | None, problems: Problems, re
     return topology
 
 
-def _copied(name: str, raw: dict, section: dict, path: str, problems: Problems) -> dict:
-    """A template with copy: the named template's keys, this one's laid over them (3.8.3)."""
+def _copied(name: str, raw: dict, section: dict, path: str, problems: Problems):
+    """A template with copy: the named template's keys, this one's laid over them (3.8.3).
+    _COPY_FAILED when the copy fails and the template has no type of its own: the copy's
+    problem is the only one (not also "type: required key is missing")."""
     source_name = raw["copy"]
     source = section.get(source_name) if isinstance(source_name, str) else None
     if not isinstance(source, dict) or source_name == name:
@@ -258,12 +281,12 @@ def _copied(name: str, raw: dict, section: dict, path: str, problems: Problems) 
             path,
             f"no other template named {describe(source_name)} to copy{did_you_mean(source_name, section)}",
         )
-        return raw
+        return raw if "type" in raw else _COPY_FAILED
     if "copy" in source:
         problems.add(
             mark_of(raw, "copy"), path, f"{source_name!r} is itself a copy: a template cannot copy one that uses copy"
         )
-        return raw
+        return raw if "type" in raw else _COPY_FAILED
     return overlay(source, raw, leave_out=("copy",))
 
 
@@ -562,8 +585,11 @@ def _requirement(node, name, definition, assignment, topology, types, path, mark
     capability_name = assignment.get("capability")
     target = None
     target_type = None
+    unresolved = isinstance(target_name, str) and target_name in topology.unresolved_nodes
     if isinstance(target_name, str) and target_name in topology.nodes:
         target = topology.nodes[target_name]
+    elif unresolved:
+        pass  # its own problem says what is wrong with it
     elif isinstance(target_name, str) and types.find("node_types", target_name) is not None:
         target_type = target_name  # abstract: any node of that type, found by the orchestrator
         # The topology's one node of that type offering the capability, if there is exactly one:
@@ -638,6 +664,8 @@ def _requirement(node, name, definition, assignment, topology, types, path, mark
                 {**template.properties, **properties},
                 template.interfaces,
             )
+        elif relationship in topology.unresolved_relationships:
+            unresolved = True  # its own problem says what is wrong with it
         else:
             relationship_type = types.find("relationship_types", relationship)
             if relationship_type is None:
@@ -671,6 +699,7 @@ def _requirement(node, name, definition, assignment, topology, types, path, mark
         interfaces,
         target_type,
         mark,
+        unresolved=unresolved,
     )
 
 
@@ -685,6 +714,10 @@ def _hosts(topology: Topology, problems: Problems) -> None:
                 f"hosted on {len(hosts)} nodes ({', '.join(h.name for h in hosts)}): its operations run on the first",
             )
         node.host = hosts[0] if hosts else None
+        # A host requirement (or one whose relationship is unknown) naming a broken template.
+        node.host_unresolved = any(
+            r.unresolved and (r.relationship is None or r.is_hosted_on) for r in node.requirements
+        )
     # A HostedOn cycle would make HOST lookups loop; dependency cycles in general are
     # reported by the compiler with the whole cycle.
     for node in topology.nodes.values():
@@ -765,6 +798,8 @@ def _groups(raw, topology: Topology, types, path, mark, problems, section_name, 
         typedef = types.find(kind, value["type"])
         if typedef is None:
             types.unknown(kind, value["type"], f"{item_path}.type", mark_of(value, "type"), problems)
+            if kind == "group_types" and isinstance(name, str):
+                topology.unresolved_groups.add(name)
             continue
         members = value.get(members_key) or []
         if not isinstance(members, list):
@@ -775,7 +810,8 @@ def _groups(raw, topology: Topology, types, path, mark, problems, section_name, 
             )
             members = []
         for index, member in enumerate(members):
-            if not isinstance(member, str) or (member not in topology.nodes and member not in topology.groups):
+            known = (topology.nodes, topology.unresolved_nodes, topology.groups, topology.unresolved_groups)
+            if not isinstance(member, str) or not any(member in names for names in known):
                 problems.add(
                     mark_of(members, index) or item_mark,
                     f"{item_path}.{members_key}[{index}]",
@@ -898,7 +934,13 @@ def _substitution(raw, topology: Topology, types, path: str, mark: Mark, problem
             continue
         for name, target in mappings.items():
             # [node_template, capability or requirement name]
-            if isinstance(target, list) and target and isinstance(target[0], str) and target[0] not in topology.nodes:
+            if (
+                isinstance(target, list)
+                and target
+                and isinstance(target[0], str)
+                and target[0] not in topology.nodes
+                and target[0] not in topology.unresolved_nodes
+            ):
                 problems.add(
                     mark_of(mappings, name) or sub_mark,
                     f"{sub_path}.{key}.{name}",

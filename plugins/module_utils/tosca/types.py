@@ -205,10 +205,12 @@ class TypeSystem:
         return found.name if found else name
 
     def unknown(self, kind: str, name, path: str, mark: Mark, problems: Problems) -> None:
+        # A data type may also be a primitive (integer, string...): 'integr' is one of those mistyped.
+        candidates = [*self.primitives, *self.types[kind]] if kind == "data_types" else self.types[kind]
         problems.add(
             mark,
             path,
-            f"unknown {KIND_NOUNS[kind]} {describe(name)}{did_you_mean(name, self.types[kind])}",
+            f"unknown {KIND_NOUNS[kind]} {describe(name)}{did_you_mean(name, candidates)}",
         )
 
     def is_data_type(self, name: str) -> bool:

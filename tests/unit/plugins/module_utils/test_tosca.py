@@ -143,6 +143,77 @@ def test_every_problem_at_once_with_position_and_did_you_mean(tmp_path):
     ]
 
 
+def test_a_template_of_unknown_type_is_one_problem_not_one_per_reference(tmp_path):
+    # One mistake, one problem: the node template, relationship template and group whose type
+    # is mistyped still exist, so what names them (requirements, functions, groups, policies,
+    # outputs, substitution mappings) raises no "no node template named ..." of its own.
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          server:
+            type: tosca.nodes.Compte
+          app:
+            type: example.App
+            properties:
+              banner: { get_attribute: [server, private_address] }
+            requirements:
+              - host: server
+          db:
+            type: tosca.nodes.SoftwareComponent
+            properties:
+              component_version: { get_attribute: [HOST, private_address] }
+            requirements:
+              - host:
+                  node: server
+                  relationship: on_server
+          other:
+            type: tosca.nodes.Compute
+          cache:
+            type: tosca.nodes.SoftwareComponent
+            properties:
+              component_version: { get_attribute: [HOST, private_address] }
+            requirements:
+              - host:
+                  node: other
+                  relationship: on_server
+        relationship_templates:
+          on_server:
+            type: tosca.relationships.HostdOn
+        groups:
+          servers:
+            type: tosca.groups.Rot
+            members: [server]
+          apps:
+            type: tosca.groups.Root
+            members: [server, app]
+        policies:
+          - spread:
+              type: tosca.policies.Placement
+              targets: [server, servers]
+          - later:
+              type: tosca.policies.Placemnt
+              targets: [app]
+        outputs:
+          address:
+            value: { get_attribute: [server, public_address] }
+          port:
+            value: { get_property: [server, host, num_cpus] }
+        substitution_mappings:
+          node_type: tosca.nodes.Root
+          capabilities:
+            feature: [server, feature]
+        """,
+    )
+    found = problems_of(path)
+    assert found == [
+        f"{path}:27:13: topology_template.node_templates.server.type: unknown node type 'tosca.nodes.Compte' (did you mean 'tosca.nodes.Compute'?)",
+        f"{path}:54:13: topology_template.relationship_templates.on_server.type: unknown relationship type 'tosca.relationships.HostdOn' (did you mean 'tosca.relationships.HostedOn'?)",
+        f"{path}:57:13: topology_template.groups.servers.type: unknown group type 'tosca.groups.Rot' (did you mean 'tosca.groups.Root'?)",
+        f"{path}:67:15: topology_template.policies[1].later.type: unknown policy type 'tosca.policies.Placemnt' (did you mean 'tosca.policies.Placement'?)",
+    ]
+
+
 def test_yaml_1_1_booleans_and_quoted_numbers_as_indigo_writes_them(tmp_path):
     path = service(
         tmp_path,

@@ -3,18 +3,18 @@
 """Whatever template the TOSCA engine is given, it answers with problems, never a traceback.
 
 ``validate_file`` and ``compile_file`` either return or raise DescriptionError whose every
-problem has a position (file, line >= 1, column >= 1) and a message. Real templates of the
-shared corpus (``../shared/corpus/tosca`` beside the checkout, read-only) are the seeds;
-hypothesis mutates them (keys deleted or renamed, values of another type, function calls that
+problem has a position (file, line >= 1, column >= 1) and a message. The seeds are the
+templates of the project's own corpus (``tosca_corpus/valid``), always, and, when the shared
+corpus (``../shared/corpus/tosca`` beside the checkout, read-only) is there, a choice of its
+real templates too; hypothesis mutates them (keys deleted or renamed, values of another type, function calls that
 lead nowhere, node templates renamed under their references, dependency cycles, duplicated
 requirements, junk versions, YAML cut at any byte or with a garbage line) and the engine must
-keep the promise on every one. Every file of the corpus, as it is, keeps it too.
+keep the promise on every one. Every file of the corpora, as it is, keeps it too.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
 import os
 import re
 import tempfile
@@ -30,23 +30,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.compiler import compile_file, validate_file
-from tests.common import REPO
-
-CORPUS = REPO.parent / "shared" / "corpus" / "tosca"
-if not (CORPUS / "MANIFEST.tsv").is_file():
-    pytest.skip(
-        f"no TOSCA corpus at {CORPUS}: it is a read-only folder beside the checkout (../shared), not part of a clone",
-        allow_module_level=True,
-    )
-
-# The remote custom types the corpus imports (grep raw.githubusercontent.com), read locally.
-INDIGO_TYPES = str(CORPUS / "indigo-dc+tosca-types" / "custom_types.yaml")
-GRYCAP_TYPES = str(CORPUS / "grycap+tosca" / "custom_types.yaml")
-IMPORT_MAP = {
-    f"https://raw.githubusercontent.com/indigo-dc/tosca-types/{branch}/custom_types.yaml": INDIGO_TYPES
-    for branch in ("master", "devel", "v4.0.0", "add-ek")
-}
-IMPORT_MAP["https://raw.githubusercontent.com/grycap/tosca/main/custom_types.yaml"] = GRYCAP_TYPES
+from tests.unit.plugins.module_utils.tosca_corpora import HAVE_SHARED, own, shared, shared_manifest
 
 # A registry giving every node a role: compiling then gets past implementations the corpus
 # does not hold (it has templates only, no playbooks or scripts).
@@ -61,15 +45,6 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-def _manifest() -> list:
-    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-
-
-def _corpus_path(row: dict) -> Path:
-    return CORPUS / row["repo"].replace("/", "+") / row["path"]
 
 
 def _nodes(row: dict) -> int:
@@ -108,14 +83,12 @@ def _keeps_promise(call):
 
 @dataclass
 class Seed:
+    name: str  # the template's key in its corpus
     path: Path
+    import_map: dict  # where its corpus sends the URLs it imports
     text: str
     data: dict  # with relative imports turned into absolute paths of the corpus
     imports_rewritten: bool
-
-    @property
-    def name(self) -> str:
-        return str(self.path.relative_to(CORPUS))
 
     def __repr__(self) -> str:
         return f"Seed({self.name})"
@@ -170,7 +143,8 @@ def _rewrite_imports(data: dict, folder: Path) -> bool:
     return changed
 
 
-def _seed(path: Path) -> Seed | None:
+def _seed(template) -> Seed | None:
+    path = template.path
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
@@ -179,13 +153,14 @@ def _seed(path: Path) -> Seed | None:
     if not isinstance(data, dict):
         return None
     rewritten = _rewrite_imports(data, path.parent)
-    return Seed(path, text, data, rewritten)
+    return Seed(template.key, path, template.import_map, text, data, rewritten)
 
 
 def _pick_seeds() -> list:
-    """~25 templates with node templates: xopera's examples, tosca-parser's valid test data
-    with two nodes or more, and a few INDIGO examples (their custom types through IMPORT_MAP)."""
-    rows = sorted(_manifest(), key=lambda row: (row["repo"], row["path"]))
+    """The own corpus's valid templates and, from the shared corpus when it is there, ~25
+    templates with node templates: xopera's examples, tosca-parser's valid test data with two
+    nodes or more, and a few INDIGO examples (their custom types through its import map)."""
+    rows = sorted(shared_manifest(), key=lambda row: (row["repo"], row["path"]))
     picked = [row for row in rows if row["repo"] == "xlab-si/xopera-examples" and _nodes(row) > 0]
     picked += [
         row
@@ -197,7 +172,7 @@ def _pick_seeds() -> list:
     ]
     indigo = [row for row in rows if row["repo"] == "indigo-dc/tosca-types" and row["path"].startswith("examples/")]
     picked += [row for row in indigo if _nodes(row) >= 2][:3]
-    seeds = [_seed(_corpus_path(row)) for row in picked]
+    seeds = [_seed(template) for template in own("valid") + shared(picked)]
     return [seed for seed in seeds if seed is not None]
 
 
@@ -238,7 +213,7 @@ def _clean_seeds() -> list:
                 continue
             template = _write(Path(folder), seed, _dump(seed.data))
             try:
-                validate_file(str(template), import_map=IMPORT_MAP)
+                validate_file(str(template), import_map=seed.import_map)
             except DescriptionError:
                 continue
             clean.append(seed)
@@ -578,8 +553,8 @@ CRASHERS = {
 
 
 def test_the_seeds_are_there():
-    assert len(SEEDS) >= 20, [seed.name for seed in SEEDS]
-    assert _clean_seeds(), "no seed validates as it is: the cycle test has nothing to break"
+    assert len(SEEDS) >= (5 + 20 if HAVE_SHARED else 5), [seed.name for seed in SEEDS]
+    assert len(_clean_seeds()) >= 5, "the cycle test has too few seeds that validate as they are to break"
 
 
 @pytest.mark.parametrize("text", CRASHERS.values(), ids=CRASHERS.keys())
@@ -597,12 +572,13 @@ def test_a_mutated_template_gets_problems_never_a_traceback(case, tmp_path):
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     template = _write(folder, case.seed, case.content)
     note(case.content.decode("utf-8", "replace"))
-    result = _keeps_promise(lambda: validate_file(str(template), inputs=case.inputs, import_map=IMPORT_MAP))
+    import_map = case.seed.import_map
+    result = _keeps_promise(lambda: validate_file(str(template), inputs=case.inputs, import_map=import_map))
     if isinstance(result, DescriptionError):
         return  # compile_file begins with this very validation: it raises the same
     plan = _keeps_promise(
         lambda: compile_file(
-            str(template), str(folder / "out"), inputs=case.inputs, import_map=IMPORT_MAP, role_registry=case.registry
+            str(template), str(folder / "out"), inputs=case.inputs, import_map=import_map, role_registry=case.registry
         )
     )
     if not isinstance(plan, DescriptionError):
@@ -621,9 +597,9 @@ def test_a_dependency_cycle_is_reported_naming_both_nodes(data, tmp_path):
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     template = _write(folder, seed, _dump(mutated))
     for call in (
-        lambda: validate_file(str(template), import_map=IMPORT_MAP),
+        lambda: validate_file(str(template), import_map=seed.import_map),
         lambda: compile_file(
-            str(template), str(folder / "out"), import_map=IMPORT_MAP, role_registry=ROLE_FOR_EVERY_NODE
+            str(template), str(folder / "out"), import_map=seed.import_map, role_registry=ROLE_FOR_EVERY_NODE
         ),
     ):
         error = _keeps_promise(call)
@@ -632,17 +608,36 @@ def test_a_dependency_cycle_is_reported_naming_both_nodes(data, tmp_path):
         assert cycles, f"{seed.name}: no cycle problem naming {first!r} and {second!r} in:\n{error}"
 
 
+@settings(SETTINGS, max_examples=40)
+@given(data=st.data())
+def test_a_mistyped_node_type_is_one_problem(data, tmp_path):
+    # One mistake, one problem: the templates naming the mistyped one add none of their own.
+    seed = data.draw(st.sampled_from(_clean_seeds()), label="seed")
+    name = data.draw(st.sampled_from(_node_names(seed.data)), label="node")
+    mutated = copy.deepcopy(seed.data)
+    node = _node_templates(mutated)[name]
+    if not isinstance(node.get("type"), str):
+        return  # a copy of another template: no type of its own to mistype
+    node["type"] += "x"
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    template = _write(folder, seed, _dump(mutated))
+    error = _keeps_promise(lambda: validate_file(str(template), import_map=seed.import_map))
+    assert isinstance(error, DescriptionError), f"{seed.name}: the mistyped type of {name!r} passed"
+    assert [p.path for p in error.problems] == [f"topology_template.node_templates.{name}.type"], str(error)
+
+
 def test_every_corpus_template_gets_problems_never_a_traceback():
     crashes = []
-    rows = [row for row in _manifest() if not row["path"].endswith("TOSCA.meta")]
-    for row in rows:
-        path = _corpus_path(row)
+    own_templates, shared_templates = own(""), shared(shared_manifest())
+    assert len(own_templates) >= 15 and (len(shared_templates) > 300 or not HAVE_SHARED)
+    for template in own_templates + shared_templates:
+        path = template.path
         try:
-            validate_file(str(path), import_map=IMPORT_MAP)
+            validate_file(str(path), import_map=template.import_map)
         except DescriptionError as error:
             crashes += [f"{path}: {problem}" for problem in _misplaced(error)]
         except Exception as error:
             tail = "".join(traceback.format_exception(error)[-3:])
             crashes.append(f"{path}: {type(error).__name__}: {error}\n{tail}")
-    assert len(rows) > 300
-    assert not crashes, f"{len(crashes)} of {len(rows)} corpus files crash the engine:\n" + "\n".join(crashes)
+    total = len(own_templates) + len(shared_templates)
+    assert not crashes, f"{len(crashes)} of {total} corpus files crash the engine:\n" + "\n".join(crashes)
