@@ -117,8 +117,11 @@ class Updater:
                 raise DnsError(f"records[{index}]: {name.to_text()} is not in zone {zone.to_text()}")
             try:
                 rdtype = dns.rdatatype.from_text(spec["type"])
+                # Names in values absolute, as the server answers them: compared relative to the
+                # zone, a CNAME or MX would differ from the server's on every run.
                 values = [
-                    dns.rdata.from_text(dns.rdataclass.IN, rdtype, value, origin=zone) for value in spec["values"]
+                    dns.rdata.from_text(dns.rdataclass.IN, rdtype, value, origin=zone, relativize=False)
+                    for value in spec["values"]
                 ]
             except Exception as error:
                 raise DnsError(f"records[{index}] ({spec['name']} {spec['type']}): {error}") from None

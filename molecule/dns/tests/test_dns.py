@@ -258,3 +258,21 @@ def test_nsupdate_with_a_project_key(host):
         " | nsupdate -k /etc/bind/keys/cms-cloud-test.key"
     )
     assert refused.rc != 0 and "REFUSED" in refused.stdout + refused.stderr
+
+
+def test_dns_record_cname_and_mx_rerun_changes_nothing(tmp_path):
+    """Names in values, relative to the zone or absolute, compare equal to what BIND serves."""
+    records = [
+        {"name": f"alias-{RUN}", "type": "CNAME", "values": ["www"]},
+        {"name": f"alias-abs-{RUN}", "type": "CNAME", "values": [f"www.{ZONE}."]},
+        {"name": f"mx1-{RUN}", "values": ["10.99.22.141"]},  # BIND refuses an MX whose target has no address
+        {"name": f"mx2-{RUN}", "values": ["10.99.22.142"]},
+        {"name": f"mail-{RUN}", "type": "MX", "values": [f"10 mx1-{RUN}", f"20 mx2-{RUN}.{ZONE}."]},
+    ]
+    first, _output = dns_record(tmp_path, records, **ADMIN)
+    assert first["changed"] is True, first
+    assert answer(query(PRIMARY, f"alias-{RUN}.{ZONE}", "CNAME")) == [f"www.{ZONE}."]
+    assert answer(query(PRIMARY, f"mail-{RUN}.{ZONE}", "MX")) == [f"10 mx1-{RUN}.{ZONE}.", f"20 mx2-{RUN}.{ZONE}."]
+    again, _output = dns_record(tmp_path, records, **ADMIN)
+    assert [record["changed"] for record in again["records"]] == [False] * 5, again["records"]
+    assert again["changed"] is False

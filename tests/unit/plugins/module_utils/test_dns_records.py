@@ -95,3 +95,40 @@ def test_a_silent_server_is_a_timeout_naming_the_record():
             updater.read(records)
     finally:
         server.close()
+
+
+def served(name, rdtype, value):
+    """The RRset as it comes back from a server: through the wire, with absolute names."""
+    import dns.message
+    import dns.rrset
+
+    response = dns.message.make_response(dns.message.make_query(name, rdtype))
+    response.answer.append(dns.rrset.from_text(name, 300, "IN", rdtype, value))
+    return dns.message.from_wire(response.to_wire()).answer[0]
+
+
+@pytest.mark.parametrize(
+    ("rdtype", "wanted", "on_the_server"),
+    [
+        ("CNAME", "jupyter.cms", "jupyter.cms.cloud.test."),
+        ("CNAME", "jupyter.cms.cloud.test.", "jupyter.cms.cloud.test."),
+        ("CNAME", "www.example.org.", "www.example.org."),
+        ("MX", "10 mail", "10 mail.cloud.test."),
+        ("MX", "10 mail.cloud.test.", "10 mail.cloud.test."),
+        ("SRV", "0 5 443 web.cms", "0 5 443 web.cms.cloud.test."),
+        ("A", "192.0.2.1", "192.0.2.1"),
+    ],
+)
+def test_values_with_names_match_what_the_server_serves(rdtype, wanted, on_the_server):
+    """The server answers with absolute names: a value written relative to the zone is the same value."""
+    (record,) = Updater("192.0.2.53", 53, 1).records([spec("www", values=[wanted], rdtype=rdtype)], "cloud.test")
+    record.before = served("www.cloud.test.", rdtype, on_the_server)
+    assert not record.changed
+    assert record.result()["after"] == record.result()["before"]
+
+
+def test_a_different_target_is_still_a_change():
+    (record,) = Updater("192.0.2.53", 53, 1).records([spec("www", values=["web"], rdtype="CNAME")], "cloud.test")
+    record.before = served("www.cloud.test.", "CNAME", "jupyter.cloud.test.")
+    assert record.changed
+    assert record.result()["after"]["values"] == ["web.cloud.test."]
