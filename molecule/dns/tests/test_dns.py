@@ -21,6 +21,8 @@ import dns.xfr
 import dns.zone
 import pytest
 
+from ansible_collections.infn.cloud.plugins.module_utils.dns_records import DnsError, Updater
+
 ZONE = "cloud.test"
 PRIMARY, SECONDARY = "10.99.22.10", "10.99.23.10"
 SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets/dns"
@@ -28,11 +30,17 @@ SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 testinfra_hosts = ["infn-mol-dns-ns1", "infn-mol-dns-ns2"]
 
 
-def key(name):
-    """A keyring with one of the keys the role fetched to the controller."""
+def key_parts(name):
+    """(name, secret, algorithm) of one of the keys the role fetched to the controller."""
     text = (SECRETS / f"{name}.key").read_text()
     algorithm = re.search(r"algorithm\s+([\w-]+);", text).group(1)
     secret = re.search(r'secret\s+"([^"]+)";', text).group(1)
+    return name, secret, algorithm
+
+
+def key(name):
+    """A keyring with one of the keys the role fetched to the controller."""
+    name, secret, algorithm = key_parts(name)
     return dns.tsigkeyring.from_text({name: (algorithm, secret)}), name
 
 
@@ -235,8 +243,41 @@ def test_dns_record_wrong_secret_is_a_clear_failure_and_never_printed(tmp_path):
     wrong = {"key_name": "cloud-test-admin", "key_secret": "d3Jvbmctc2VjcmV0LXZhbHVl"}
     result, output = dns_record(tmp_path, [{"name": "x", "values": ["10.99.22.5"]}], verbose=True, **wrong)
     assert result["failed"] is True
-    assert "key 'cloud-test-admin'" in result["msg"]
+    assert result["msg"] == (
+        f"{PRIMARY} rejected the update of zone {ZONE}. (BADSIG: it knows key 'cloud-test-admin'"
+        " but not with this secret or algorithm)"
+    )
     assert "d3Jvbmctc2VjcmV0LXZhbHVl" not in output
+
+
+def test_dns_record_sent_to_the_secondary_names_the_primary(tmp_path):
+    """The secondary does not know the update keys (BADKEY): the message says so and where to go."""
+    name = f"to-ns2-{RUN}"
+    result, _output = dns_record(tmp_path, [{"name": name, "values": ["10.99.22.5"]}], server=SECONDARY, **ADMIN)
+    assert result["failed"] is True
+    assert result["msg"] == (
+        f"{SECONDARY} is a secondary of zone {ZONE}., which takes no updates (BADKEY: it does not know key"
+        f" 'cloud-test-admin' with algorithm hmac-sha256); the zone's primary per its SOA is ns1.{ZONE}."
+        f" ({PRIMARY}): send updates there (server: {PRIMARY})"
+    )
+    assert query(PRIMARY, f"{name}.{ZONE}").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_an_update_the_secondary_refuses_names_the_primary():
+    """Signed with the one key the secondary knows, the update is REFUSED there: not a matter of the key's rights."""
+    updater = Updater(SECONDARY, 53, 5, *key_parts("cloud-test-transfer"))
+    records = updater.records(
+        [{"name": f"to-ns2-{RUN}", "type": "A", "values": ["10.99.22.5"], "ttl": 60, "state": "present", "zone": None}],
+        ZONE,
+    )
+    updater.read(records)
+    with pytest.raises(DnsError) as refused:
+        updater.apply(records)
+    assert str(refused.value) == (
+        f"{SECONDARY} is a secondary of zone {ZONE}., which takes no updates (REFUSED with key"
+        f" 'cloud-test-transfer'); the zone's primary per its SOA is ns1.{ZONE}. ({PRIMARY}):"
+        f" send updates there (server: {PRIMARY})"
+    )
 
 
 def test_dig_across_sites(host):
