@@ -53,9 +53,9 @@ options:
       - A BIND key file (as C(tsig-keygen) writes it) to take the key name, algorithm and secret from.
       - C(infn.cloud.dns) keeps the zone's keys on the controller as
         C(<secrets folder>/dns/<key name>.key), the secrets folder being C(infn_cloud_secrets_dir),
-        else C(<inventory folder>.secrets) (beside the inventory folder, not in it). Key names,
-        with the zone's dots as dashes: C(<project>-<zone>) (a project's subdomain),
-        C(<zone>-admin) (any name of the zone).
+        else C(<inventory folder>.secrets) (beside the inventory folder, not in it). Key names
+        are C(<project>-<zone>) (a project's subdomain) and C(<zone>-admin) (any name of the
+        zone), with the zone's dots as dashes.
     type: path
   timeout:
     description: Seconds to wait for each answer.
