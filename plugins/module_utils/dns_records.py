@@ -9,6 +9,7 @@ overwritten. Server answers become messages that name the records and the key.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
@@ -95,7 +96,7 @@ def read_key_file(path: str) -> tuple[str, str, str]:
 class Updater:
     def __init__(self, server: str, port: int, timeout: float, key_name=None, key_secret=None, key_algorithm=None):
         self.server, self.port, self.timeout = server, port, timeout
-        self.key_name = key_name
+        self.key_name, self.key_algorithm = key_name, key_algorithm
         self.keyring = None
         if key_name:
             try:
@@ -117,8 +118,11 @@ class Updater:
                 raise DnsError(f"records[{index}]: {name.to_text()} is not in zone {zone.to_text()}")
             try:
                 rdtype = dns.rdatatype.from_text(spec["type"])
+                # Names in values absolute, as the server answers them: compared relative to the
+                # zone, a CNAME or MX would differ from the server's on every run.
                 values = [
-                    dns.rdata.from_text(dns.rdataclass.IN, rdtype, value, origin=zone) for value in spec["values"]
+                    dns.rdata.from_text(dns.rdataclass.IN, rdtype, value, origin=zone, relativize=False)
+                    for value in spec["values"]
                 ]
             except Exception as error:
                 raise DnsError(f"records[{index}] ({spec['name']} {spec['type']}): {error}") from None
@@ -160,14 +164,76 @@ class Updater:
                     update.replace(record.name, record.ttl, *record.values)
                 else:
                     update.delete(record.name, record.rdtype)
-            response = self._send(update, changes, "update")
+            try:
+                response = self._send(update, changes, "update")
+            except dns.tsig.PeerError as error:
+                raise DnsError(self._key_rejected(error, zone)) from None
             rcode = response.rcode()
             if rcode != dns.rcode.NOERROR:
                 raise DnsError(self._refusal(rcode, zone, changes))
 
+    def _key_rejected(self, error, zone) -> str:
+        """The server's TSIG error (BADKEY, BADSIG, BADTIME), said as its cause."""
+        key = f"key {self.key_name!r}"
+        if isinstance(error, dns.tsig.PeerBadKey):
+            answer = f"BADKEY: it does not know {key} with algorithm {self.key_algorithm}"
+        elif isinstance(error, dns.tsig.PeerBadSignature):
+            answer = f"BADSIG: it knows {key} but not with this secret or algorithm"
+        elif isinstance(error, dns.tsig.PeerBadTime):
+            answer = f"BADTIME: the signature time of {key} is out of its window; the clocks here and there differ"
+        else:
+            answer = f"{type(error).__name__}: it did not accept {key}"
+        not_primary = self._not_the_primary(zone, answer)
+        if not_primary:
+            return not_primary
+        if isinstance(error, dns.tsig.PeerBadKey):
+            return (
+                f"{self.server} rejected the update of zone {zone.to_text()} ({answer}): check key_name and"
+                " key_algorithm, or key_file (infn.cloud.dns keeps the zone's keys in <secrets folder>/dns/)"
+            )
+        return f"{self.server} rejected the update of zone {zone.to_text()} ({answer})"
+
+    def _not_the_primary(self, zone, answer: str) -> str | None:
+        """Why the server took no update, when the zone's SOA names another server as its primary:
+        secondaries do not know the update keys (BADKEY) and refuse updates signed with the
+        transfer key (REFUSED). None when the server is the primary, or does not say where that is."""
+        soa = self._lookup(zone, dns.rdatatype.SOA)
+        if soa is None:
+            return None
+        primary = soa[0].mname
+        addresses = [
+            rdata.address
+            for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
+            for rdata in self._lookup(primary, rdtype) or []
+        ]
+        try:
+            if not addresses or ipaddress.ip_address(self.server) in map(ipaddress.ip_address, addresses):
+                return None
+        except ValueError:
+            return None
+        return (
+            f"{self.server} is a secondary of zone {zone.to_text()}, which takes no updates ({answer});"
+            f" the zone's primary per its SOA is {primary.to_text()} ({', '.join(addresses)}):"
+            f" send updates there (server: {addresses[0]})"
+        )
+
+    def _lookup(self, name, rdtype):
+        """The server's RRset for a name, or None if it has none or will not say."""
+        query = dns.message.make_query(name, rdtype)
+        query.flags &= ~dns.flags.RD
+        try:
+            response = dns.query.tcp(query, self.server, port=self.port, timeout=self.timeout)
+        except (dns.exception.DNSException, OSError):
+            return None
+        return next((rrset for rrset in response.answer if rrset.rdtype == rdtype), None)
+
     def _refusal(self, rcode, zone, changes) -> str:
         names = ", ".join(record.label for record in changes)
         key = f"key {self.key_name!r}" if self.key_name else "no key"
+        if rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
+            not_primary = self._not_the_primary(zone, f"{dns.rcode.to_text(rcode)} with {key}")
+            if not_primary:
+                return not_primary
         reasons = {
             dns.rcode.REFUSED: f"refused the update of {names} with {key}: the key may not change these names",
             dns.rcode.NOTAUTH: f"did not accept {key} for zone {zone.to_text()} (NOTAUTH: unknown or wrong key, or not authoritative)",
@@ -186,10 +252,6 @@ class Updater:
         except dns.exception.Timeout:
             raise DnsError(
                 f"no answer from {self.server}:{self.port} within {self.timeout:g}s ({what} of {records[0].label})"
-            ) from None
-        except dns.tsig.PeerError as error:
-            raise DnsError(
-                f"{self.server} rejected key {self.key_name!r}: {type(error).__name__} (wrong secret or algorithm)"
             ) from None
         except OSError as error:
             raise DnsError(f"cannot reach {self.server}:{self.port}: {error}") from None

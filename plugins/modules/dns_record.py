@@ -15,8 +15,9 @@ description:
   - Reads every RRset first and sends only what differs; all the changes of one zone go in one
     UPDATE message, each guarded by a prerequisite that its RRset is still what was read, so a
     concurrent change fails the task instead of being overwritten and nothing is half-applied.
-  - Server answers (REFUSED, NOTAUTH, NOTZONE, timeouts, bad signatures) fail the task with a
-    message naming the records and the key.
+  - Server answers (REFUSED, NOTAUTH, NOTZONE, timeouts, unknown keys, bad signatures) fail the task
+    with a message naming the records and the key; sent to a secondary, the update fails with a
+    message naming the zone's primary (from the zone's SOA) to send it to instead.
 attributes:
   check_mode:
     support: full
@@ -26,7 +27,7 @@ attributes:
     description: Zone-file lines of the changed RRsets before and after.
 options:
   server:
-    description: Address of the authoritative server (the zone's primary).
+    description: Address of the authoritative server; the zone's primary (secondaries take no updates).
     type: str
     required: true
   port:
@@ -49,8 +50,12 @@ options:
     choices: [hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1]
   key_file:
     description:
-      - A BIND key file (as C(tsig-keygen) writes it, and as C(infn.cloud.dns) keeps them in the
-        controller's secrets folder) to take the key name, algorithm and secret from.
+      - A BIND key file (as C(tsig-keygen) writes it) to take the key name, algorithm and secret from.
+      - C(infn.cloud.dns) keeps the zone's keys on the controller as
+        C(<secrets folder>/dns/<key name>.key), the secrets folder being C(infn_cloud_secrets_dir),
+        else C(<inventory folder>.secrets) (beside the inventory folder, not in it). Key names
+        are C(<project>-<zone>) (a project's subdomain) and C(<zone>-admin) (any name of the
+        zone), with the zone's dots as dashes.
     type: path
   timeout:
     description: Seconds to wait for each answer.
@@ -98,7 +103,7 @@ EXAMPLES = r"""
   infn.cloud.dns_record:
     server: 192.0.2.20
     zone: cloud.infn.it
-    key_file: "{{ inventory_dir }}/secrets/dns/cms-cloud-infn-it.key"
+    key_file: "{{ infn_cloud_secrets_dir | default(inventory_dir ~ '.secrets') }}/dns/cms-cloud-infn-it.key"
     records:
       - {name: jupyter.cms, values: [192.0.2.90]}
       - {name: www.cms, type: CNAME, values: [jupyter.cms.cloud.infn.it.]}

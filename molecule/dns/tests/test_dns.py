@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.query
@@ -21,18 +22,28 @@ import dns.xfr
 import dns.zone
 import pytest
 
+from ansible_collections.infn.cloud.plugins.module_utils.dns_records import DnsError, Updater
+from tests.common import run_in
+
 ZONE = "cloud.test"
 PRIMARY, SECONDARY = "10.99.22.10", "10.99.23.10"
 SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets/dns"
 SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
-testinfra_hosts = ["infn-mol-dns-ns1", "infn-mol-dns-ns2"]
+NS2 = "infn-mol-dns-ns2"
+testinfra_hosts = ["infn-mol-dns-ns1", NS2]
+
+
+def key_parts(name):
+    """(name, secret, algorithm) of one of the keys the role fetched to the controller."""
+    text = (SECRETS / f"{name}.key").read_text()
+    algorithm = re.search(r"algorithm\s+([\w-]+);", text).group(1)
+    secret = re.search(r'secret\s+"([^"]+)";', text).group(1)
+    return name, secret, algorithm
 
 
 def key(name):
     """A keyring with one of the keys the role fetched to the controller."""
-    text = (SECRETS / f"{name}.key").read_text()
-    algorithm = re.search(r"algorithm\s+([\w-]+);", text).group(1)
-    secret = re.search(r'secret\s+"([^"]+)";', text).group(1)
+    name, secret, algorithm = key_parts(name)
     return dns.tsigkeyring.from_text({name: (algorithm, secret)}), name
 
 
@@ -78,19 +89,33 @@ def test_zone_is_signed_on_both_servers():
         assert any(rrset.rdtype == dns.rdatatype.RRSIG for rrset in response.answer), server
 
 
-def test_a_project_updates_its_subdomain_and_the_secondary_follows():
+@pytest.mark.parametrize("project", ["cms", "atlas"])
+def test_a_project_updates_its_subdomain_and_the_secondary_follows(project):
     value = f"10.99.22.{int(time.time()) % 200 + 20}"
-    assert update(f"web.cms.{ZONE}.", "A", value, "cms-cloud-test") == dns.rcode.NOERROR
-    assert answer(query(PRIMARY, f"web.cms.{ZONE}")) == [value]
+    assert update(f"web.{project}.{ZONE}.", "A", value, f"{project}-cloud-test") == dns.rcode.NOERROR
+    assert answer(query(PRIMARY, f"web.{project}.{ZONE}")) == [value]
     deadline = time.monotonic() + 5
-    while answer(query(SECONDARY, f"web.cms.{ZONE}")) != [value]:
+    while answer(query(SECONDARY, f"web.{project}.{ZONE}")) != [value]:
         assert time.monotonic() < deadline, "the secondary did not follow within 5 s"
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("name", [f"x.atlas.{ZONE}.", f"{ZONE}.", f"www.{ZONE}."])
-def test_a_project_key_cannot_touch_other_names(name):
-    assert update(name, "TXT", '"hijack"', "cms-cloud-test") == dns.rcode.REFUSED
+@pytest.mark.parametrize(
+    ("project", "name"),
+    [
+        ("cms", f"x.atlas.{ZONE}."),
+        ("atlas", f"x.cms.{ZONE}."),
+        ("cms", f"{ZONE}."),
+        ("atlas", f"{ZONE}."),
+        ("cms", f"www.{ZONE}."),
+        ("atlas", f"new.{ZONE}."),
+    ],
+)
+def test_a_project_key_cannot_touch_other_names(project, name):
+    """Another project's subdomain, the apex and the rest of the parent zone are refused, and stay as they were."""
+    before = answer(query(PRIMARY, name, "TXT"))
+    assert update(name, "TXT", '"hijack"', f"{project}-cloud-test") == dns.rcode.REFUSED
+    assert answer(query(PRIMARY, name, "TXT")) == before
 
 
 def test_unsigned_update_is_refused():
@@ -101,9 +126,14 @@ def test_the_admin_key_manages_the_whole_zone():
     assert update(f"portal.{ZONE}.", "A", "10.99.22.82", "cloud-test-admin") == dns.rcode.NOERROR
 
 
-def test_zone_transfer_only_with_the_transfer_key():
-    with pytest.raises(dns.xfr.TransferError):
-        dns.zone.from_xfr(dns.query.xfr(PRIMARY, ZONE, timeout=5))
+@pytest.mark.parametrize("server", [PRIMARY, SECONDARY])
+def test_zone_transfer_without_key_is_refused(server):
+    with pytest.raises(dns.xfr.TransferError) as refused:
+        dns.zone.from_xfr(dns.query.xfr(server, ZONE, timeout=5))
+    assert refused.value.rcode == dns.rcode.REFUSED
+
+
+def test_zone_transfer_from_the_primary_with_the_transfer_key():
     keyring, keyname = key("cloud-test-transfer")
     zone = dns.zone.from_xfr(dns.query.xfr(PRIMARY, ZONE, keyring=keyring, keyname=keyname, timeout=5))
     assert "www" in [name.to_text() for name in zone.nodes]
@@ -235,8 +265,41 @@ def test_dns_record_wrong_secret_is_a_clear_failure_and_never_printed(tmp_path):
     wrong = {"key_name": "cloud-test-admin", "key_secret": "d3Jvbmctc2VjcmV0LXZhbHVl"}
     result, output = dns_record(tmp_path, [{"name": "x", "values": ["10.99.22.5"]}], verbose=True, **wrong)
     assert result["failed"] is True
-    assert "key 'cloud-test-admin'" in result["msg"]
+    assert result["msg"] == (
+        f"{PRIMARY} rejected the update of zone {ZONE}. (BADSIG: it knows key 'cloud-test-admin'"
+        " but not with this secret or algorithm)"
+    )
     assert "d3Jvbmctc2VjcmV0LXZhbHVl" not in output
+
+
+def test_dns_record_sent_to_the_secondary_names_the_primary(tmp_path):
+    """The secondary does not know the update keys (BADKEY): the message says so and where to go."""
+    name = f"to-ns2-{RUN}"
+    result, _output = dns_record(tmp_path, [{"name": name, "values": ["10.99.22.5"]}], server=SECONDARY, **ADMIN)
+    assert result["failed"] is True
+    assert result["msg"] == (
+        f"{SECONDARY} is a secondary of zone {ZONE}., which takes no updates (BADKEY: it does not know key"
+        f" 'cloud-test-admin' with algorithm hmac-sha256); the zone's primary per its SOA is ns1.{ZONE}."
+        f" ({PRIMARY}): send updates there (server: {PRIMARY})"
+    )
+    assert query(PRIMARY, f"{name}.{ZONE}").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_an_update_the_secondary_refuses_names_the_primary():
+    """Signed with the one key the secondary knows, the update is REFUSED there: not a matter of the key's rights."""
+    updater = Updater(SECONDARY, 53, 5, *key_parts("cloud-test-transfer"))
+    records = updater.records(
+        [{"name": f"to-ns2-{RUN}", "type": "A", "values": ["10.99.22.5"], "ttl": 60, "state": "present", "zone": None}],
+        ZONE,
+    )
+    updater.read(records)
+    with pytest.raises(DnsError) as refused:
+        updater.apply(records)
+    assert str(refused.value) == (
+        f"{SECONDARY} is a secondary of zone {ZONE}., which takes no updates (REFUSED with key"
+        f" 'cloud-test-transfer'); the zone's primary per its SOA is ns1.{ZONE}. ({PRIMARY}):"
+        f" send updates there (server: {PRIMARY})"
+    )
 
 
 def test_dig_across_sites(host):
@@ -258,3 +321,50 @@ def test_nsupdate_with_a_project_key(host):
         " | nsupdate -k /etc/bind/keys/cms-cloud-test.key"
     )
     assert refused.rc != 0 and "REFUSED" in refused.stdout + refused.stderr
+
+
+def test_dns_record_cname_and_mx_rerun_changes_nothing(tmp_path):
+    """Names in values, relative to the zone or absolute, compare equal to what BIND serves."""
+    records = [
+        {"name": f"alias-{RUN}", "type": "CNAME", "values": ["www"]},
+        {"name": f"alias-abs-{RUN}", "type": "CNAME", "values": [f"www.{ZONE}."]},
+        {"name": f"mx1-{RUN}", "values": ["10.99.22.141"]},  # BIND refuses an MX whose target has no address
+        {"name": f"mx2-{RUN}", "values": ["10.99.22.142"]},
+        {"name": f"mail-{RUN}", "type": "MX", "values": [f"10 mx1-{RUN}", f"20 mx2-{RUN}.{ZONE}."]},
+    ]
+    first, _output = dns_record(tmp_path, records, **ADMIN)
+    assert first["changed"] is True, first
+    assert answer(query(PRIMARY, f"alias-{RUN}.{ZONE}", "CNAME")) == [f"www.{ZONE}."]
+    assert answer(query(PRIMARY, f"mail-{RUN}.{ZONE}", "MX")) == [f"10 mx1-{RUN}.{ZONE}.", f"20 mx2-{RUN}.{ZONE}."]
+    again, _output = dns_record(tmp_path, records, **ADMIN)
+    assert [record["changed"] for record in again["records"]] == [False] * 5, again["records"]
+    assert again["changed"] is False
+
+
+def serial(server):
+    """The zone's SOA serial on a server; None while it does not serve the zone."""
+    try:
+        response = query(server, ZONE, "SOA")
+    except (dns.exception.Timeout, OSError):
+        return None
+    return response.answer[0][0].serial if response.answer else None
+
+
+def test_the_secondary_catches_up_after_being_down():
+    """Updates made while the secondary's named is stopped are served by it soon after it starts again."""
+    names = [f"while-down-{n}-{RUN}.{ZONE}." for n in range(3)]
+    run_in(NS2, "systemctl", "stop", "named", check=True)
+    try:
+        assert serial(SECONDARY) is None
+        for n, name in enumerate(names):
+            assert update(name, "A", f"10.99.22.{150 + n}", "cloud-test-admin") == dns.rcode.NOERROR
+    finally:
+        run_in(NS2, "systemctl", "start", "named", check=True)
+    deadline = time.monotonic() + 60  # about 5 s after the start, with a load average of 24 on 2 CPUs
+    while True:
+        primary, secondary = serial(PRIMARY), serial(SECONDARY)
+        served = [answer(query(SECONDARY, name)) for name in names] if secondary is not None else []
+        if primary == secondary and served == [[f"10.99.22.{150 + n}"] for n in range(len(names))]:
+            break
+        assert time.monotonic() < deadline, f"after 60 s the secondary has serial {secondary}, the primary {primary}"
+        time.sleep(0.5)

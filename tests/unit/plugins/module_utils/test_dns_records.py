@@ -1,5 +1,10 @@
 """dns_record's offline logic: key files, names relative to the zone, record checks, diff."""
 
+import dns.message
+import dns.name
+import dns.rdatatype
+import dns.rrset
+import dns.tsig
 import pytest
 
 from ansible_collections.infn.cloud.plugins.module_utils.dns_records import (
@@ -95,3 +100,75 @@ def test_a_silent_server_is_a_timeout_naming_the_record():
             updater.read(records)
     finally:
         server.close()
+
+
+def served(name, rdtype, value):
+    """The RRset as it comes back from a server: through the wire, with absolute names."""
+    response = dns.message.make_response(dns.message.make_query(name, rdtype))
+    response.answer.append(dns.rrset.from_text(name, 300, "IN", rdtype, value))
+    return dns.message.from_wire(response.to_wire()).answer[0]
+
+
+@pytest.mark.parametrize(
+    ("rdtype", "wanted", "on_the_server"),
+    [
+        ("CNAME", "jupyter.cms", "jupyter.cms.cloud.test."),
+        ("CNAME", "jupyter.cms.cloud.test.", "jupyter.cms.cloud.test."),
+        ("CNAME", "www.example.org.", "www.example.org."),
+        ("MX", "10 mail", "10 mail.cloud.test."),
+        ("MX", "10 mail.cloud.test.", "10 mail.cloud.test."),
+        ("SRV", "0 5 443 web.cms", "0 5 443 web.cms.cloud.test."),
+        ("A", "192.0.2.1", "192.0.2.1"),
+    ],
+)
+def test_values_with_names_match_what_the_server_serves(rdtype, wanted, on_the_server):
+    """The server answers with absolute names: a value written relative to the zone is the same value."""
+    (record,) = Updater("192.0.2.53", 53, 1).records([spec("www", values=[wanted], rdtype=rdtype)], "cloud.test")
+    record.before = served("www.cloud.test.", rdtype, on_the_server)
+    assert not record.changed
+    assert record.result()["after"] == record.result()["before"]
+
+
+def test_a_different_target_is_still_a_change():
+    (record,) = Updater("192.0.2.53", 53, 1).records([spec("www", values=["web"], rdtype="CNAME")], "cloud.test")
+    record.before = served("www.cloud.test.", "CNAME", "jupyter.cloud.test.")
+    assert record.changed
+    assert record.result()["after"]["values"] == ["web.cloud.test."]
+
+
+def server_with(soa_primary, addresses):
+    """An Updater whose server answers the zone's SOA and the addresses of the primary it names."""
+    updater = Updater("192.0.2.54", 53, 1, "k", "c2VjcmV0LXZhbHVlLTEyMzQ1Njc4OTA=", "hmac-sha256")
+
+    def lookup(name, rdtype):
+        if rdtype == dns.rdatatype.SOA:
+            return dns.rrset.from_text("cloud.test.", 300, "IN", "SOA", f"{soa_primary} host.cloud.test. 1 2 3 4 5")
+        wanted = [a for a in addresses if (":" in a) == (rdtype == dns.rdatatype.AAAA)]
+        return dns.rrset.from_text(name, 300, "IN", dns.rdatatype.to_text(rdtype), *wanted) if wanted else None
+
+    updater._lookup = lookup
+    return updater, dns.name.from_text("cloud.test")
+
+
+def test_an_update_sent_to_a_secondary_names_the_primary():
+
+    updater, zone = server_with("ns1.cloud.test.", ["192.0.2.53", "2001:db8::53"])
+    assert updater._key_rejected(dns.tsig.PeerBadKey(), zone) == (
+        "192.0.2.54 is a secondary of zone cloud.test., which takes no updates (BADKEY: it does not know"
+        " key 'k' with algorithm hmac-sha256); the zone's primary per its SOA is ns1.cloud.test."
+        " (192.0.2.53, 2001:db8::53): send updates there (server: 192.0.2.53)"
+    )
+
+
+@pytest.mark.parametrize("addresses", [["192.0.2.54"], []], ids=["it is the primary", "primary unknown"])
+def test_a_bad_key_at_the_primary_is_said_as_such(addresses):
+
+    updater, zone = server_with("ns1.cloud.test.", addresses)
+    assert updater._key_rejected(dns.tsig.PeerBadKey(), zone).startswith(
+        "192.0.2.54 rejected the update of zone cloud.test. (BADKEY: it does not know key 'k' with algorithm"
+        " hmac-sha256): check key_name and key_algorithm, or key_file"
+    )
+    assert updater._key_rejected(dns.tsig.PeerBadSignature(), zone) == (
+        "192.0.2.54 rejected the update of zone cloud.test. (BADSIG: it knows key 'k' but not with this secret"
+        " or algorithm)"
+    )
