@@ -24,6 +24,10 @@ OTHER_CLIENT = "10.99.28.1"
 RATE_LIMIT, RATE_TIME_UNIT = 20, 60
 OUTSIDE = "someone@outside.example.invalid"
 JOBS, PORTAL, GIVEN = "jobs@cloud.example.test", "portal@cloud.example.test", "given@cloud.example.test"
+# A login with a per-login limit of its own (recipients per window), in molecule.yml.
+BULK, BULK_RATE_LIMIT, LOGIN_RATE_WINDOW = "bulk@cloud.example.test", 3, 60
+# The sink refuses this recipient for good (sink.py): the relay must bounce the message.
+REFUSED = "refused@outside.example.invalid"
 GIVEN_PASSWORD = "given-password-of-the-scenario"
 RELAYHOST_PASSWORD = "sink-password-of-the-scenario"
 SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
@@ -170,6 +174,57 @@ def test_a_login_cannot_use_senders_not_its_own(tls, sender):
     assert code == 553 and b"not owned by user" in reply, (code, reply)
 
 
+@pytest.mark.parametrize("port", [587, 465])
+def test_a_login_cannot_send_with_the_null_sender(tls, port):
+    """MAIL FROM:<> is for bounces, which the relay makes itself: a login using it would send
+    with no sender of its own and escape the sender-login rule."""
+    with submission(tls, port=port) as client:
+        client.login(JOBS, password(JOBS))
+        client.mail("")  # smtplib sends MAIL FROM:<>
+        code, reply = client.rcpt(OUTSIDE)
+    assert code == 553, (code, reply)
+    assert reply.startswith(b"5.7.1 <>: Sender address rejected: a login must send from an address of its own"), reply
+
+
+def test_the_relay_still_bounces_mail_the_world_refuses(tls):
+    """The relay's own bounces (null sender, made by Postfix, not submitted) still go out."""
+    subject = token()
+    with submission(tls) as client:
+        client.login(JOBS, password(JOBS))
+        assert client.sendmail(JOBS, [REFUSED], message(JOBS, subject)) == {}
+    bounce = delivered(subject)  # the sink refused the message itself: what it kept is the bounce
+    assert re.search(r"^X-MailFrom: ?(<>)?$", bounce, re.M), bounce[:1500]
+    assert f"X-RcptTo: {JOBS}" in bounce
+    assert "Undelivered Mail Returned to Sender" in bounce and REFUSED in bounce
+
+
+def test_a_login_past_its_rate_limit_is_deferred_but_not_another_login_of_the_same_address(tls):
+    """The per-login limit counts a login's recipients wherever it connects from; another login
+    from the same client address is not held back by it."""
+
+    def replies():
+        """The replies to one recipient more than the limit, in one message."""
+        with submission(tls) as client:
+            client.login(BULK, password(BULK))
+            client.mail(BULK)
+            answers = [client.rcpt(f"reader-{n}@outside.example.invalid") for n in range(BULK_RATE_LIMIT + 1)]
+            client.rset()
+        return answers
+
+    answers = replies()
+    if answers[0][0] != 250:  # a run of this test within the last window: let it close
+        time.sleep(LOGIN_RATE_WINDOW + 1)
+        answers = replies()
+    assert [code for code, _reply in answers] == [250] * BULK_RATE_LIMIT + [450], answers
+    assert b"4.7.1" in answers[-1][1] and b"too much mail from this login, retry later" in answers[-1][1], answers[-1]
+
+    subject = token()
+    with submission(tls) as client:  # the same client address (this machine), another login
+        client.login(JOBS, password(JOBS))
+        assert client.sendmail(JOBS, [OUTSIDE], message(JOBS, subject)) == {}
+    delivered(subject)
+
+
 def test_exceeding_the_rate_limit_is_deferred(tls):
     """Up to the limit per time unit the relay takes mail from a client; then it defers (4xx)."""
 
@@ -195,7 +250,7 @@ def test_secrets_kept_private_on_the_controller():
     for path in (SECRETS, folder, folder / "accounts"):
         assert path.stat().st_mode & 0o777 == 0o700, path
     # Generated for the accounts without a password; the given one is not written anywhere.
-    assert sorted(path.name for path in (folder / "accounts").iterdir()) == [JOBS, PORTAL]
+    assert sorted(path.name for path in (folder / "accounts").iterdir()) == sorted([BULK, JOBS, PORTAL])
     for path in [*(folder / "accounts").iterdir(), folder / "salt_seed"]:
         assert path.stat().st_mode & 0o777 == 0o600, path
         assert re.fullmatch(r"[A-Za-z0-9]{32}", path.read_text().strip()), path
@@ -213,10 +268,10 @@ def test_the_relay_keeps_only_hashes():
     ]
     entries = on_host(RELAY, "cat", "/etc/dovecot/smtp_relay.passwd").stdout.splitlines()
     entries = [line.split(":", 1) for line in entries if not line.startswith("#")]
-    assert sorted(login for login, _hash in entries) == sorted([JOBS, PORTAL, GIVEN])
+    assert sorted(login for login, _hash in entries) == sorted([BULK, JOBS, PORTAL, GIVEN])
     for _login, stored in entries:
         assert re.fullmatch(r"\{SHA512-CRYPT\}\$6\$[0-9a-f]{16}\$[./0-9A-Za-z]{86}", stored)
-    assert len({stored.split("$")[2] for _login, stored in entries}) == 3, "salts must differ per login"
+    assert len({stored.split("$")[2] for _login, stored in entries}) == len(entries), "salts must differ per login"
 
 
 def test_postfix_logs_reach_the_journal(tls):
