@@ -1,7 +1,7 @@
 """What an operator expects of central logging, checked on real rsyslog and PostgreSQL: messages
 logged on a host reach both collectors' files and stores, nothing is lost or doubled while a
 collector's rsyslog, its database or its whole host is down, the store answers searches through
-infn.cloud.log_search and forgets what is older than the retention, and only
+infn.cloud.log_search, rows and per-host files older than the retention are forgotten, and only
 holders of the logging CA's certificates may send."""
 
 import contextlib
@@ -270,6 +270,40 @@ def test_the_retention_job_removes_rows_older_than_the_retention():
     assert count(COLLECTOR_A, f"message NOT LIKE '{mark} %'") >= kept_before
     # Only the collector whose job ran has forgotten them.
     assert count(COLLECTOR_B, f"message LIKE '{mark} %'") == 4
+
+
+def test_the_retention_removes_per_host_files_older_than_the_retention():
+    """The collector's daily jobs (logrotate's and the role's retention job), run for real on
+    per-host files with old modification times: whatever was last written more than
+    logging_retention_days ago goes, live file or rotated, and a host's folder with it once
+    empty; anything newer stays."""
+    mark = token()
+    day = 24 * 3600
+    files = {
+        # A host that stopped logging: its live file and a rotated one, both older than the retention.
+        f"/var/log/remote/gone-{mark}/app.log": RETENTION_DAYS + 1,
+        f"/var/log/remote/gone-{mark}/app.log.2.gz": RETENTION_DAYS + 3,
+        # A host still logging: today's file, and rotated files within and beyond the retention.
+        f"/var/log/remote/live-{mark}/app.log": 0,
+        f"/var/log/remote/live-{mark}/app.log.1": RETENTION_DAYS - 1,
+        f"/var/log/remote/live-{mark}/app.log.9.gz": RETENTION_DAYS + 2,
+    }
+    now = time.time()
+    script = "".join(
+        f"mkdir -p $(dirname {path}) && echo line > {path} && touch -d @{int(now - age * day)} {path}\n"
+        for path, age in files.items()
+    )
+    on_host(COLLECTOR_A, "sh", "-ec", script)
+    for unit in ("logrotate.timer", "infn-logging-retention.timer"):
+        state = on_host(COLLECTOR_A, "systemctl", "show", "-p", "UnitFileState", unit).stdout
+        assert "UnitFileState=enabled" in state, f"{unit}: {state}"
+    for unit in ("logrotate.service", "infn-logging-retention.service"):
+        on_host(COLLECTOR_A, "systemctl", "start", unit)
+    left = on_host(COLLECTOR_A, "sh", "-c", f"ls -d /var/log/remote/*-{mark} /var/log/remote/*-{mark}/*",
+                   check=False).stdout.split()  # fmt: skip
+    assert sorted(left) == [f"/var/log/remote/live-{mark}", f"/var/log/remote/live-{mark}/app.log",
+                            f"/var/log/remote/live-{mark}/app.log.1"]  # fmt: skip
+    on_host(COLLECTOR_A, "rm", "-rf", f"/var/log/remote/live-{mark}")
 
 
 def tls_hello(context):
