@@ -1,7 +1,8 @@
 """What an operator expects of central logging, checked on real rsyslog and PostgreSQL: messages
 logged on a host reach both collectors' files and stores, nothing is lost or doubled while a
-collector is down, the store answers searches through infn.cloud.log_search and forgets what is
-older than the retention, and only holders of the logging CA's certificates may send."""
+collector's rsyslog, its database or its whole host is down, the store answers searches through
+infn.cloud.log_search, rows and per-host files older than the retention are forgotten, and only
+holders of the logging CA's certificates may send."""
 
 import contextlib
 import json
@@ -16,6 +17,7 @@ import uuid
 
 import pytest
 
+from ansible_collections.infn.cloud.plugins.module_utils.podman_nsenter import ContainerUnreachable
 from tests.common import run_in
 
 COLLECTOR_A, COLLECTOR_B, CLIENT = "infn-mol-log-collector-a", "infn-mol-log-collector-b", "infn-mol-log-client"
@@ -186,6 +188,61 @@ def test_a_sender_restarted_while_a_collector_is_down_keeps_its_backlog():
     assert first - 1 <= 128, "more than one batch of the client's queue was lost"
 
 
+def stored_at(collector, mark):
+    """How many of the numbered messages a collector's store holds; 0 while it cannot answer
+    (a host booting, PostgreSQL starting)."""
+    try:
+        return count(collector, f"message LIKE '{mark} %'")
+    except (subprocess.CalledProcessError, ContainerUnreachable, IndexError, ValueError):
+        return 0
+
+
+def test_nothing_lost_or_doubled_while_a_collectors_database_is_down():
+    """PostgreSQL stopped on collector A, its rsyslog still receiving, 1,000 numbered messages
+    logged on the client: B stores them meanwhile, A keeps them in its store's queue (and its
+    files), and once PostgreSQL is back A's store holds every one exactly once."""
+    mark = token()
+    on_host(COLLECTOR_A, "systemctl", "stop", "postgresql")
+    try:
+        on_host(CLIENT, "sh", "-c", f"seq -f '{mark} message %g' 1000 | logger -t numbered")
+        wait_for("the 1,000 messages in the store of the collector whose database is up",
+                 lambda: count(COLLECTOR_B, f"message LIKE '{mark} %'") == 1000, 120)  # fmt: skip
+        in_file = f"grep -c '{mark} message ' /var/log/remote/{CLIENT}/numbered.log || true"
+        wait_for("the 1,000 messages in the per-host file of the collector whose database is down",
+                 lambda: on_host(COLLECTOR_A, "sh", "-c", in_file).stdout.strip() == "1000", 60)  # fmt: skip
+    finally:
+        on_host(COLLECTOR_A, "systemctl", "start", "postgresql")
+    took = wait_for("the backlog in the store that was down", lambda: stored_at(COLLECTOR_A, mark) >= 1000, 120)
+    print(f"collector A's store had the 1,000 queued messages {took:.1f} s after PostgreSQL started")
+    time.sleep(3)  # anything inserted twice would be here by now
+    for collector in COLLECTORS:
+        assert numbers_at(collector, mark) == list(range(1, 1001)), f"{collector}: missing or doubled messages"
+
+
+def podman(*arguments):
+    subprocess.run(["podman", *arguments], capture_output=True, text=True, check=True, timeout=120)
+
+
+def test_nothing_lost_or_doubled_while_a_collector_host_is_down():
+    """The whole host of collector A stopped (podman stop) while the client logs 1,000 numbered
+    messages: B stores them meanwhile, the client's queue for A holds them, and when A has booted
+    again its store holds every one exactly once."""
+    mark = token()
+    podman("stop", COLLECTOR_A)
+    try:
+        on_host(CLIENT, "sh", "-c", f"seq -f '{mark} message %g' 1000 | logger -t numbered")
+        wait_for("the 1,000 messages at the collector that is up",
+                 lambda: count(COLLECTOR_B, f"message LIKE '{mark} %'") == 1000, 120)  # fmt: skip
+    finally:
+        podman("start", COLLECTOR_A)
+    took = wait_for("the backlog at the collector host that was down",
+                    lambda: stored_at(COLLECTOR_A, mark) >= 1000, 240)  # fmt: skip
+    print(f"collector A stored the 1,000 queued messages {took:.1f} s after its host started")
+    time.sleep(3)
+    for collector in COLLECTORS:
+        assert numbers_at(collector, mark) == list(range(1, 1001)), f"{collector}: missing or doubled messages"
+
+
 def test_log_search_names_a_bad_option():
     result = log_search(COLLECTOR_A, since="yesterday", severity="loud")
     assert result["failed"] is True
@@ -213,6 +270,40 @@ def test_the_retention_job_removes_rows_older_than_the_retention():
     assert count(COLLECTOR_A, f"message NOT LIKE '{mark} %'") >= kept_before
     # Only the collector whose job ran has forgotten them.
     assert count(COLLECTOR_B, f"message LIKE '{mark} %'") == 4
+
+
+def test_the_retention_removes_per_host_files_older_than_the_retention():
+    """The collector's daily jobs (logrotate's and the role's retention job), run for real on
+    per-host files with old modification times: whatever was last written more than
+    logging_retention_days ago goes, live file or rotated, and a host's folder with it once
+    empty; anything newer stays."""
+    mark = token()
+    day = 24 * 3600
+    files = {
+        # A host that stopped logging: its live file and a rotated one, both older than the retention.
+        f"/var/log/remote/gone-{mark}/app.log": RETENTION_DAYS + 1,
+        f"/var/log/remote/gone-{mark}/app.log.2.gz": RETENTION_DAYS + 3,
+        # A host still logging: today's file, and rotated files within and beyond the retention.
+        f"/var/log/remote/live-{mark}/app.log": 0,
+        f"/var/log/remote/live-{mark}/app.log.1": RETENTION_DAYS - 1,
+        f"/var/log/remote/live-{mark}/app.log.9.gz": RETENTION_DAYS + 2,
+    }
+    now = time.time()
+    script = "".join(
+        f"mkdir -p $(dirname {path}) && echo line > {path} && touch -d @{int(now - age * day)} {path}\n"
+        for path, age in files.items()
+    )
+    on_host(COLLECTOR_A, "sh", "-ec", script)
+    for unit in ("logrotate.timer", "infn-logging-retention.timer"):
+        state = on_host(COLLECTOR_A, "systemctl", "show", "-p", "UnitFileState", unit).stdout
+        assert "UnitFileState=enabled" in state, f"{unit}: {state}"
+    for unit in ("logrotate.service", "infn-logging-retention.service"):
+        on_host(COLLECTOR_A, "systemctl", "start", unit)
+    left = on_host(COLLECTOR_A, "sh", "-c", f"ls -d /var/log/remote/*-{mark} /var/log/remote/*-{mark}/*",
+                   check=False).stdout.split()  # fmt: skip
+    assert sorted(left) == [f"/var/log/remote/live-{mark}", f"/var/log/remote/live-{mark}/app.log",
+                            f"/var/log/remote/live-{mark}/app.log.1"]  # fmt: skip
+    on_host(COLLECTOR_A, "rm", "-rf", f"/var/log/remote/live-{mark}")
 
 
 def tls_hello(context):
