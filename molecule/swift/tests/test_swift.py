@@ -315,3 +315,13 @@ def test_changing_the_hash_suffix_is_refused_and_changes_nothing():
     recap = result.stdout.split("PLAY RECAP")[1]
     assert re.findall(r"changed=(\d+)", recap) == ["0"] * len(HOSTS)
     assert {host: sha256_on(host, "/etc/swift/swift.conf") for host in HOSTS} == before
+
+
+def test_a_dispersion_coverage_that_samples_nothing_is_refused():
+    result = converge("-e", "swift_dispersion_coverage=1")  # 1% of 64 partitions: none
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "swift_dispersion_coverage (1) must be a percent above 0" in output
+    assert "(2^6 partitions, 0 covered)" in output
+    assert "Traceback" not in output
+    assert re.findall(r"changed=(\d+)", result.stdout.split("PLAY RECAP")[1]) == ["0"] * len(HOSTS)
