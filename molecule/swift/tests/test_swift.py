@@ -29,7 +29,8 @@ RUN = uuid.uuid4().hex[:6]  # names of this run: verify may run again on the sam
 CONTAINER = f"outage-{RUN}"
 REGION_2_STORAGE = "infn-mol-swift-s2"
 # Seconds for the dispersion report to reach 100% after a region returns. Measured on a loaded
-# machine (load average 35-66 on 2 CPUs): 280 s (region 2's storage), 201 s (region 1). The
+# machine (load average 35-66 on 2 CPUs): 280 s (region 2's storage), 201 s (region 1); at a
+# load average of 17-30: 44 s and 33 s. The
 # earlier check of region 3's files alone: quiet 15-20 s, CI rehearsals under load 122-177 s.
 RECONVERGE_BOUND = 420
 
