@@ -30,8 +30,8 @@ CONTAINER = f"outage-{RUN}"
 REGION_2_STORAGE = "infn-mol-swift-s2"
 # Seconds for the dispersion report to reach 100% after a region returns. Measured on a loaded
 # machine (load average 35-66 on 2 CPUs): 280 s (region 2's storage), 201 s (region 1); at a
-# load average of 17-30: 44 s and 33 s. The
-# earlier check of region 3's files alone: quiet 15-20 s, CI rehearsals under load 122-177 s.
+# load average of 17-30: 44 s and 33 s. The earlier check of region 3's files alone: quiet
+# 15-20 s, CI rehearsals under load 122-177 s.
 RECONVERGE_BOUND = 420
 
 
