@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -92,6 +93,17 @@ def container_ids(deployment):
     return sorted(podman("ps", "-a", "--filter", label, "--format", "{{.ID}} {{.Names}}").stdout.splitlines())
 
 
+def redis(address, *commands):
+    """The first line of Redis's reply to each command (RESP over TCP, as any client sends it)."""
+    request = b"".join(
+        f"*{len(words)}\r\n".encode() + b"".join(f"${len(w)}\r\n{w}\r\n".encode() for w in words) for words in commands
+    )
+    with socket.create_connection((address, 6379), timeout=10) as connection:
+        connection.sendall(request)
+        replies = connection.makefile("rb")
+        return [replies.readline().decode().strip() for _ in commands]
+
+
 def get(url):
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.read().decode()
@@ -138,6 +150,28 @@ def test_service_fails_over_to_the_next_site_and_answers(failed_over):
     assert status == 200 and body.startswith("visits: ")
     _status, again = get(url)
     assert int(again.split()[1]) == int(body.split()[1]) + 1  # the count lives in the database
+
+
+def test_redis_answers_only_with_the_password(failed_over):
+    document = state(failed_over["state_dir"], "web1")
+    db = document["outputs"]["db_address"]
+    (refused,) = redis(db, ["INCR", "visits"])
+    assert refused.startswith("-NOAUTH"), refused
+    # Generated once into the collection's secrets folder (beside the federation description
+    # by default), readable by its owner only, and never printed.
+    secret = failed_over["federation"].parent.with_suffix(".secrets") / "deployments/web1/redis_password"
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
+    password = secret.read_text().split()[0]
+    assert len(password) >= 20 and password not in failed_over["output"]
+    kept = [path for path in failed_over["state_dir"].rglob("*") if path.is_file()]  # runner's events included
+    assert kept and not [path for path in kept if password in path.read_text(errors="replace")]
+    assert redis(db, ["AUTH", "wrong-password"], ["GET", "visits"])[0].startswith("-WRONGPASS")
+    authenticated, count = redis(db, ["AUTH", password], ["GET", "visits"])
+    assert authenticated == "+OK" and count.startswith("$")
+    # The page, given the password, still counts.
+    _status, before = get(document["outputs"]["url"])
+    _status, after = get(document["outputs"]["url"])
+    assert int(after.split()[1]) == int(before.split()[1]) + 1
 
 
 def test_nothing_is_left_on_the_failed_site(failed_over):
