@@ -3,7 +3,11 @@
 The service is playbooks/services/web_db (Redis on one host, a web page counting its visits in
 it on another). Site paas-a is preferred; its hosts are given an HTTP proxy for Debian's mirrors
 that does not answer, so configuring fails there: the service must land on paas-b, with nothing
-left on paas-a and paas-a's cause in the result.
+left on paas-a and paas-a's cause in the result. tests/integration/files/block_storage is a host
+with a volume attached at a location.
+
+What a deployment makes carries its name (label infn.cloud.deployment): "nothing left" is
+checked by that label. The sites' networks are the sites', not a deployment's, and stay.
 """
 
 import contextlib
@@ -27,6 +31,7 @@ from tests.integration.podman import names, podman
 PREFIX = "infn-paas-"
 FEDERATION = REPO / "tests/integration/files/paas.federation.yml"
 TEMPLATE = REPO / "playbooks/services/web_db/web_db.yaml"
+STORAGE_TEMPLATE = REPO / "tests/integration/files/block_storage/block_storage.yaml"
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, apt fails at once
 
 
@@ -79,13 +84,15 @@ def state(state_dir, deployment):
 
 
 def deployment_objects(deployment):
-    """Containers, volumes and networks labelled with the deployment, on any site."""
+    """Containers and volumes labelled with the deployment, on any site: what it makes."""
     label = f"label=infn.cloud.deployment={deployment}"
     return {
         "containers": podman("ps", "-a", "--filter", label, "--format", "{{.Names}}").stdout.split(),
         "volumes": podman("volume", "ls", "--filter", label, "--format", "{{.Name}}").stdout.split(),
-        "networks": podman("network", "ls", "--filter", label, "--format", "{{.Name}}").stdout.split(),
     }
+
+
+NOTHING = {"containers": [], "volumes": []}
 
 
 def container_ids(deployment):
@@ -238,7 +245,7 @@ def test_undeploy_leaves_nothing(failed_over):
         "-e", f"deployment_state_dir={failed_over['state_dir']}",
     )  # fmt: skip
     assert "DELETE_COMPLETE" in result.stdout
-    assert deployment_objects("web1") == {"containers": [], "volumes": [], "networks": []}
+    assert deployment_objects("web1") == NOTHING
     document = state(failed_over["state_dir"], "web1")
     assert document["status"] == "DELETE_COMPLETE"
     assert document["teardown"] is True  # web_db's Redis has a delete, its page a stop
@@ -268,7 +275,7 @@ def test_every_site_failing_names_each_cause(tmp_path):
     assert "debian-12" in reason and "paas-b: configure: " in reason
     assert "every site tried failed: paas-a: provision" in result.stdout
     assert "NOT cleaned up" not in reason
-    assert deployment_objects("web2") == {"containers": [], "volumes": [], "networks": []}, document["attempts"]
+    assert deployment_objects("web2") == NOTHING, document["attempts"]
 
 
 def test_no_site_admits_the_project(tmp_path):
@@ -279,7 +286,7 @@ def test_no_site_admits_the_project(tmp_path):
     )
     assert result.returncode != 0
     assert "no site can take the service: paas-a: its SLA does not admit project 'chemistry'" in result.stdout
-    assert deployment_objects("web3")["containers"] == []
+    assert deployment_objects("web3") == NOTHING
 
 
 def kill_tree(root):
@@ -354,7 +361,7 @@ def test_killed_deploy_resumes_without_new_hosts(tmp_path):
     assert podman("exec", "infn-paas-web4-vm", "cat", "/root/created").stdout.strip()
     assert document["outputs"]["address"] == document["nodes"]["vm"]["address"]
     playbook("undeploy_service.yml", *args[:2], *args[6:])
-    assert deployment_objects("web4")["containers"] == []
+    assert deployment_objects("web4") == NOTHING
 
 
 def test_quota_is_checked_again_just_before_creating(tmp_path):
@@ -372,7 +379,7 @@ def test_quota_is_checked_again_just_before_creating(tmp_path):
     ]
     with pytest.raises(ProvisionError, match=r"^quota exhausted at provisioning: instances 2 wanted, 1 of 1 free$"):
         provider.provision("web5", hosts, [], time.monotonic() + 60)
-    assert deployment_objects("web5") == {"containers": [], "volumes": [], "networks": []}
+    assert deployment_objects("web5") == NOTHING
 
 
 def test_a_failed_update_leaves_the_running_service_where_it_is(tmp_path):
@@ -400,4 +407,31 @@ def test_a_failed_update_leaves_the_running_service_where_it_is(tmp_path):
     assert document["status"] == "CREATE_COMPLETE" and document["site"] == "paas-a"
     assert container_ids("web6") == before
     playbook("undeploy_service.yml", *args[:2], *args[6:])
-    assert deployment_objects("web6")["containers"] == []
+    assert deployment_objects("web6") == NOTHING
+
+
+def test_block_storage_is_attached_at_its_location_and_outlives_its_host(tmp_path):
+    state_dir = tmp_path / "state"
+    args = deploy_args("web7", FEDERATION, state_dir, template=STORAGE_TEMPLATE)
+    playbook("deploy_service.yml", *args)
+    document = state(state_dir, "web7")
+    assert document["status"] == "CREATE_COMPLETE" and document["nodes"]["data"]["state"] == "started"
+    host, volume = "infn-paas-web7-vm", "infn-paas-web7-data"
+    # Made with the deployment's label (every volume named for it has it), attached at /data,
+    # where configure (run after the provider attached it) found it mounted.
+    assert deployment_objects("web7") == {"containers": [host], "volumes": [volume]}
+    assert names("volume", "infn-paas-web7-") == [volume]
+    (mount,) = [m for m in json.loads(podman("inspect", host).stdout)[0]["Mounts"] if m.get("Name") == volume]
+    assert mount["Destination"] == "/data"
+    assert podman("exec", host, "mountpoint", "/data").returncode == 0
+    assert podman("exec", host, "cat", "/data/configured").stdout.strip()
+    podman("exec", host, "sh", "-c", "echo kept > /data/written")
+    # The host is lost; deploying again makes a new one, and the volume comes back with it.
+    podman("rm", "--force", "--time", "5", host)
+    playbook("deploy_service.yml", *args)
+    assert state(state_dir, "web7")["status"] == "CREATE_COMPLETE"
+    assert podman("exec", host, "cat", "/data/written").stdout == "kept\n"
+    assert len(podman("exec", host, "cat", "/data/configured").stdout.splitlines()) == 2
+    playbook("undeploy_service.yml", *args[:2], *args[6:])
+    assert deployment_objects("web7") == NOTHING
+    assert podman("volume", "exists", volume, check=False).returncode == 1
