@@ -48,6 +48,14 @@ class ActionModule(ActionBase):
     _requires_connection = False
     _supports_check_mode = True
 
+    def _secrets_dir(self, task_vars: dict, federation_path: str) -> str:
+        """The collection's one secrets folder: infn_cloud_secrets_dir, else beside the federation
+        description (the inventory), as the roles' default <inventory folder>.secrets."""
+        given = task_vars.get("infn_cloud_secrets_dir")
+        if given:
+            return os.path.abspath(self._loader.path_dwim(os.path.expanduser(str(self._templar.template(given)))))
+        return os.path.dirname(os.path.abspath(federation_path)) + ".secrets"
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
@@ -120,6 +128,7 @@ class ActionModule(ActionBase):
             import_map={url: self._loader.path_dwim(os.path.expanduser(p)) for url, p in args["import_map"].items()},
             allow_network=args["allow_network"],
             envvars={"ANSIBLE_COLLECTIONS_PATH": collections_path()},
+            secrets_dir=self._secrets_dir(task_vars or {}, federation_path),
         )
         check_mode = bool(self._task.check_mode)
         before = store_status(store, args["name"])

@@ -115,6 +115,9 @@ notes:
   - Two runs on one deployment cannot interleave; the second fails at once, naming the lock.
   - The compiled playbook is run with the controller's C(ansible-playbook) and its collections path, on an inventory
     of the created hosts (group C(tosca_<compute node>)), with the site's C(vars) and C(infn_cloud_site).
+  - Every run of it is also given C(infn_cloud_deployment) (the name) and C(infn_cloud_secrets_dir), the collection's
+    secrets folder (the variable when set, else C(<folder of the federation description>.secrets)), where the
+    service's operations keep what they generate, such as passwords.
 seealso:
   - module: infn.cloud.tosca
   - module: infn.cloud.deployment_info

@@ -3,13 +3,18 @@
 The service is playbooks/services/web_db (Redis on one host, a web page counting its visits in
 it on another). Site paas-a is preferred; its hosts are given an HTTP proxy for Debian's mirrors
 that does not answer, so configuring fails there: the service must land on paas-b, with nothing
-left on paas-a and paas-a's cause in the result.
+left on paas-a and paas-a's cause in the result. tests/integration/files/block_storage is a host
+with a volume attached at a location.
+
+What a deployment makes carries its name (label infn.cloud.deployment): "nothing left" is
+checked by that label. The sites' networks are the sites', not a deployment's, and stay.
 """
 
 import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -26,6 +31,7 @@ from tests.integration.podman import names, podman
 PREFIX = "infn-paas-"
 FEDERATION = REPO / "tests/integration/files/paas.federation.yml"
 TEMPLATE = REPO / "playbooks/services/web_db/web_db.yaml"
+STORAGE_TEMPLATE = REPO / "tests/integration/files/block_storage/block_storage.yaml"
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, apt fails at once
 
 
@@ -78,18 +84,31 @@ def state(state_dir, deployment):
 
 
 def deployment_objects(deployment):
-    """Containers, volumes and networks labelled with the deployment, on any site."""
+    """Containers and volumes labelled with the deployment, on any site: what it makes."""
     label = f"label=infn.cloud.deployment={deployment}"
     return {
         "containers": podman("ps", "-a", "--filter", label, "--format", "{{.Names}}").stdout.split(),
         "volumes": podman("volume", "ls", "--filter", label, "--format", "{{.Name}}").stdout.split(),
-        "networks": podman("network", "ls", "--filter", label, "--format", "{{.Name}}").stdout.split(),
     }
+
+
+NOTHING = {"containers": [], "volumes": []}
 
 
 def container_ids(deployment):
     label = f"label=infn.cloud.deployment={deployment}"
     return sorted(podman("ps", "-a", "--filter", label, "--format", "{{.ID}} {{.Names}}").stdout.splitlines())
+
+
+def redis(address, *commands):
+    """The first line of Redis's reply to each command (RESP over TCP, as any client sends it)."""
+    request = b"".join(
+        f"*{len(words)}\r\n".encode() + b"".join(f"${len(w)}\r\n{w}\r\n".encode() for w in words) for words in commands
+    )
+    with socket.create_connection((address, 6379), timeout=10) as connection:
+        connection.sendall(request)
+        replies = connection.makefile("rb")
+        return [replies.readline().decode().strip() for _ in commands]
 
 
 def get(url):
@@ -138,6 +157,28 @@ def test_service_fails_over_to_the_next_site_and_answers(failed_over):
     assert status == 200 and body.startswith("visits: ")
     _status, again = get(url)
     assert int(again.split()[1]) == int(body.split()[1]) + 1  # the count lives in the database
+
+
+def test_redis_answers_only_with_the_password(failed_over):
+    document = state(failed_over["state_dir"], "web1")
+    db = document["outputs"]["db_address"]
+    (refused,) = redis(db, ["INCR", "visits"])
+    assert refused.startswith("-NOAUTH"), refused
+    # Generated once into the collection's secrets folder (beside the federation description
+    # by default), readable by its owner only, and never printed.
+    secret = failed_over["federation"].parent.with_suffix(".secrets") / "deployments/web1/redis_password"
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
+    password = secret.read_text().split()[0]
+    assert len(password) >= 20 and password not in failed_over["output"]
+    kept = [path for path in failed_over["state_dir"].rglob("*") if path.is_file()]  # runner's events included
+    assert kept and not [path for path in kept if password in path.read_text(errors="replace")]
+    assert redis(db, ["AUTH", "wrong-password"], ["GET", "visits"])[0].startswith("-WRONGPASS")
+    authenticated, count = redis(db, ["AUTH", password], ["GET", "visits"])
+    assert authenticated == "+OK" and count.startswith("$")
+    # The page, given the password, still counts.
+    _status, before = get(document["outputs"]["url"])
+    _status, after = get(document["outputs"]["url"])
+    assert int(after.split()[1]) == int(before.split()[1]) + 1
 
 
 def test_nothing_is_left_on_the_failed_site(failed_over):
@@ -204,7 +245,7 @@ def test_undeploy_leaves_nothing(failed_over):
         "-e", f"deployment_state_dir={failed_over['state_dir']}",
     )  # fmt: skip
     assert "DELETE_COMPLETE" in result.stdout
-    assert deployment_objects("web1") == {"containers": [], "volumes": [], "networks": []}
+    assert deployment_objects("web1") == NOTHING
     document = state(failed_over["state_dir"], "web1")
     assert document["status"] == "DELETE_COMPLETE"
     assert document["teardown"] is True  # web_db's Redis has a delete, its page a stop
@@ -234,7 +275,7 @@ def test_every_site_failing_names_each_cause(tmp_path):
     assert "debian-12" in reason and "paas-b: configure: " in reason
     assert "every site tried failed: paas-a: provision" in result.stdout
     assert "NOT cleaned up" not in reason
-    assert deployment_objects("web2") == {"containers": [], "volumes": [], "networks": []}, document["attempts"]
+    assert deployment_objects("web2") == NOTHING, document["attempts"]
 
 
 def test_no_site_admits_the_project(tmp_path):
@@ -245,7 +286,7 @@ def test_no_site_admits_the_project(tmp_path):
     )
     assert result.returncode != 0
     assert "no site can take the service: paas-a: its SLA does not admit project 'chemistry'" in result.stdout
-    assert deployment_objects("web3")["containers"] == []
+    assert deployment_objects("web3") == NOTHING
 
 
 def kill_tree(root):
@@ -320,7 +361,7 @@ def test_killed_deploy_resumes_without_new_hosts(tmp_path):
     assert podman("exec", "infn-paas-web4-vm", "cat", "/root/created").stdout.strip()
     assert document["outputs"]["address"] == document["nodes"]["vm"]["address"]
     playbook("undeploy_service.yml", *args[:2], *args[6:])
-    assert deployment_objects("web4")["containers"] == []
+    assert deployment_objects("web4") == NOTHING
 
 
 def test_quota_is_checked_again_just_before_creating(tmp_path):
@@ -338,7 +379,7 @@ def test_quota_is_checked_again_just_before_creating(tmp_path):
     ]
     with pytest.raises(ProvisionError, match=r"^quota exhausted at provisioning: instances 2 wanted, 1 of 1 free$"):
         provider.provision("web5", hosts, [], time.monotonic() + 60)
-    assert deployment_objects("web5") == {"containers": [], "volumes": [], "networks": []}
+    assert deployment_objects("web5") == NOTHING
 
 
 def test_a_failed_update_leaves_the_running_service_where_it_is(tmp_path):
@@ -366,4 +407,31 @@ def test_a_failed_update_leaves_the_running_service_where_it_is(tmp_path):
     assert document["status"] == "CREATE_COMPLETE" and document["site"] == "paas-a"
     assert container_ids("web6") == before
     playbook("undeploy_service.yml", *args[:2], *args[6:])
-    assert deployment_objects("web6")["containers"] == []
+    assert deployment_objects("web6") == NOTHING
+
+
+def test_block_storage_is_attached_at_its_location_and_outlives_its_host(tmp_path):
+    state_dir = tmp_path / "state"
+    args = deploy_args("web7", FEDERATION, state_dir, template=STORAGE_TEMPLATE)
+    playbook("deploy_service.yml", *args)
+    document = state(state_dir, "web7")
+    assert document["status"] == "CREATE_COMPLETE" and document["nodes"]["data"]["state"] == "started"
+    host, volume = "infn-paas-web7-vm", "infn-paas-web7-data"
+    # Made with the deployment's label (every volume named for it has it), attached at /data,
+    # where configure (run after the provider attached it) found it mounted.
+    assert deployment_objects("web7") == {"containers": [host], "volumes": [volume]}
+    assert names("volume", "infn-paas-web7-") == [volume]
+    (mount,) = [m for m in json.loads(podman("inspect", host).stdout)[0]["Mounts"] if m.get("Name") == volume]
+    assert mount["Destination"] == "/data"
+    assert podman("exec", host, "mountpoint", "/data").returncode == 0
+    assert podman("exec", host, "cat", "/data/configured").stdout.strip()
+    podman("exec", host, "sh", "-c", "echo kept > /data/written")
+    # The host is lost; deploying again makes a new one, and the volume comes back with it.
+    podman("rm", "--force", "--time", "5", host)
+    playbook("deploy_service.yml", *args)
+    assert state(state_dir, "web7")["status"] == "CREATE_COMPLETE"
+    assert podman("exec", host, "cat", "/data/written").stdout == "kept\n"
+    assert len(podman("exec", host, "cat", "/data/configured").stdout.splitlines()) == 2
+    playbook("undeploy_service.yml", *args[:2], *args[6:])
+    assert deployment_objects("web7") == NOTHING
+    assert podman("volume", "exists", volume, check=False).returncode == 1

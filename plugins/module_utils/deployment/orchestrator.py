@@ -56,6 +56,9 @@ class Request:
     import_map: dict = field(default_factory=dict)
     allow_network: bool = False
     envvars: dict = field(default_factory=dict)  # for the ansible-playbook runs (collections path...)
+    # The collection's secrets folder, given to the runs as infn_cloud_secrets_dir: where a
+    # service's operations keep what they generate (its passwords), with the roles' secrets.
+    secrets_dir: str = ""
 
 
 def _digest(*paths) -> str:
@@ -272,7 +275,7 @@ class Orchestrator:
         self._say(
             document, f"{len(provisioned)} host(s) up on {choice.site}: " + ", ".join(h.name for h in provisioned)
         )
-        inventory = self._inventory(document, choice.site)
+        inventory = self._inventory(document, choice.site, secrets_dir=request.secrets_dir)
         phase_started = time.monotonic()
         result = run_playbook(
             os.path.join(self._work_dir(document["name"]), "runner"),
@@ -312,8 +315,9 @@ class Orchestrator:
         self.store.write(document)
         return error
 
-    def _inventory(self, document: dict, site_name: str, live=None) -> dict:
-        """The run's inventory, from the state: group tosca_<compute> holds that node's host."""
+    def _inventory(self, document: dict, site_name: str, live=None, secrets_dir: str = "") -> dict:
+        """The run's inventory, from the state: group tosca_<compute> holds that node's host;
+        every host knows the deployment's name and the secrets folder."""
         site = self.federation.site(site_name)
         groups = {}
         for entry in document["nodes"].values():
@@ -330,10 +334,14 @@ class Orchestrator:
                     }
                 }
             }
+        common = {"infn_cloud_deployment": document["name"]}
+        if secrets_dir:
+            common["infn_cloud_secrets_dir"] = secrets_dir
         return {
             "all": {
                 "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": _python()}},
                 "children": groups,
+                "vars": common,
             }
         }
 
@@ -393,7 +401,7 @@ class Orchestrator:
         result = run_playbook(
             os.path.join(self._work_dir(document["name"]), "runner"),
             playbook,
-            self._inventory(document, site, live),
+            self._inventory(document, site, live, request.secrets_dir if request else ""),
             request.site_timeout if request else 1800,
             envvars=request.envvars if request else {},
         )

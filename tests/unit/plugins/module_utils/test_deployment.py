@@ -355,3 +355,26 @@ def test_a_removal_that_keeps_failing_gives_its_last_error(monkeypatch):
     site = FlakyRemoval(failures=5)
     assert orchestrator._remove(site, "web") == "podman rm did not answer within 120s (call 3)"
     assert site.calls == orchestrator.CLEANUP_TRIES
+
+
+def test_every_run_knows_the_deployment_and_the_secrets_folder(federation, tmp_path):
+    service = orchestrator.Orchestrator(federation, states.DeploymentStore(str(tmp_path)))
+    document = {
+        "name": "web1",
+        "nodes": {
+            "db_server": {
+                "host": "infn-paas-web1-db-server",
+                "group": "tosca_db_server",
+                "connection": {"ansible_connection": "local"},
+                "address": "10.99.42.254",
+            }
+        },
+    }
+    inventory = service._inventory(document, "paas-a", secrets_dir="/srv/federation.secrets")
+    assert inventory["all"]["vars"] == {
+        "infn_cloud_deployment": "web1",
+        "infn_cloud_secrets_dir": "/srv/federation.secrets",
+    }
+    assert list(inventory["all"]["children"]["tosca_db_server"]["hosts"]) == ["infn-paas-web1-db-server"]
+    # Without a secrets folder (an undeploy that was given none), the operations are told none.
+    assert service._inventory(document, "paas-a")["all"]["vars"] == {"infn_cloud_deployment": "web1"}
