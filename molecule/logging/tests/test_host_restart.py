@@ -59,7 +59,7 @@ def stop_start():
     before = f"before-stop-{uuid.uuid4().hex}"
     run_in(CLIENT, "systemctl", "stop", "rsyslog", check=True)
     run_in(CLIENT, "logger", "-t", "power-cycle", f"last words {before}", check=True)
-    podman("stop", "--time", "60", CLIENT)
+    podman("stop", CLIENT)
     podman("start", CLIENT)
     return before
 
