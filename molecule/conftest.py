@@ -13,7 +13,12 @@ import testinfra.host
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "build/collections")]
 
+from tests import skip_report  # noqa: E402
 from tests.common import in_container  # noqa: E402
+
+# Every skip is recorded for `make test`'s skip check (tests/check_skips.py).
+pytest_runtest_logreport = skip_report.pytest_runtest_logreport
+pytest_collectreport = skip_report.pytest_collectreport
 
 
 class EnteredBackend(testinfra.backend.base.BaseBackend):

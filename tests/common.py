@@ -4,7 +4,10 @@ import ipaddress
 import os
 import pathlib
 import re
+import shutil
 import subprocess
+
+import yaml
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # Every address of the test bed, declared once in tests/testbed/lib.sh (TESTBED_RANGE).
@@ -53,3 +56,39 @@ def in_container(container, *command):
 def run_in(container, *command, stdin=None, check=False):
     """Runs a command in a test host; its CompletedProcess (text)."""
     return subprocess.run(in_container(container, *command), input=stdin, capture_output=True, text=True, check=check)
+
+
+# The demo's test runs `make demo` on a renamed copy of the demo's inventory, so that it runs
+# beside a user's demo: containers and networks named infn-dtest-..., subnets of their own.
+DEMO_INVENTORY = REPO / "inventories/local"
+DEMO_TEST_PREFIX = "infn-dtest-"
+DEMO_TEST_SUBNETS = {"10.99.10.0/24": "10.99.12.0/24", "10.99.11.0/24": "10.99.13.0/24"}
+
+
+def demo_test_federation():
+    """The demo's federation description (a dict) with the names and subnets of the demo's test."""
+    description = yaml.safe_load((DEMO_INVENTORY / "local.federation.yml").read_text(encoding="utf-8"))
+    description["federation"]["name"] = DEMO_TEST_PREFIX.rstrip("-")
+    for site in description["sites"]:
+        podman = site["podman"]
+        old, new = (ipaddress.ip_network(subnet) for subnet in (podman["subnet"], DEMO_TEST_SUBNETS[podman["subnet"]]))
+        podman["subnet"] = str(new)
+        for key in ("network", "container_prefix"):
+            podman[key] = DEMO_TEST_PREFIX + podman[key].removeprefix("infn-demo-")
+        for host in site["hosts"]:
+            offset = int(ipaddress.ip_address(host["address"])) - int(old.network_address)
+            host["address"] = str(new.network_address + offset)
+    return description
+
+
+def write_demo_test_inventory(directory):
+    """A copy of inventories/local under `directory` (its group_vars as they are, the federation
+    renamed by demo_test_federation()); returns its path."""
+    inventory = pathlib.Path(directory)
+    if inventory.exists():
+        shutil.rmtree(inventory)
+    shutil.copytree(DEMO_INVENTORY, inventory, ignore=shutil.ignore_patterns("local.federation.yml"))
+    text = "# Written by tests/common.py: the demo's federation renamed for the demo's test.\n"
+    text += yaml.safe_dump(demo_test_federation(), sort_keys=False)
+    (inventory / "local.federation.yml").write_text(text, encoding="utf-8")
+    return inventory

@@ -1,8 +1,13 @@
 """`make demo` brings up the local federation, a second run changes nothing, and
-`make demo-clean` leaves nothing of it behind."""
+`make demo-clean` leaves nothing of it behind.
+
+The test runs the demo on a renamed copy of its inventory (tests/common.py: containers and
+networks infn-dtest-..., subnets 10.99.12-13.0/24), so it runs beside a user's own demo and
+never touches it."""
 
 import json
 import re
+import shutil
 import smtplib
 import ssl
 import subprocess
@@ -12,16 +17,20 @@ import urllib.request
 import pytest
 import swiftclient
 
-from tests.common import REPO, ansible_environment
+from tests.common import DEMO_TEST_PREFIX, REPO, ansible_environment, demo_test_federation, write_demo_test_inventory
 from tests.integration.podman import names, podman
 
-DEMO_PREFIX = "infn-demo-"
-HOSTS = {"cnaf-1": "10.99.10.10", "cnaf-2": "10.99.10.11", "cnaf-3": "10.99.10.12", "bari-1": "10.99.11.10"}
+WORK = REPO / "build/demo-test"
+INVENTORY = WORK / "inventory"
+DEPLOYMENTS = WORK / "deployments"
+SECRETS = WORK / "inventory.secrets"
+MAKE_VARIABLES = (f"DEMO_INVENTORY={INVENTORY}", f"DEMO_DEPLOYMENTS={DEPLOYMENTS}", f"DEMO_PREFIX={DEMO_TEST_PREFIX}")
+HOSTS = {host["name"]: host["address"] for site in demo_test_federation()["sites"] for host in site["hosts"]}
 
 
 def make(target):
     result = subprocess.run(
-        ["make", "-C", str(REPO), target],
+        ["make", "-C", str(REPO), target, *MAKE_VARIABLES],
         capture_output=True,
         text=True,
         env=ansible_environment(),
@@ -44,14 +53,13 @@ def recap(output):
 
 @pytest.fixture(scope="module")
 def demo():
-    if names("container", DEMO_PREFIX):
-        pytest.skip("a demo is already running here; this test would tear it down (run `make demo-clean` first)")
+    make("demo-clean")  # what an interrupted earlier run of this test left
+    write_demo_test_inventory(INVENTORY)
     try:
         yield make("demo")
     finally:
-        subprocess.run(
-            ["make", "-C", str(REPO), "demo-clean"], capture_output=True, env=ansible_environment(), check=False
-        )
+        make("demo-clean")
+        shutil.rmtree(WORK, ignore_errors=True)
 
 
 def test_demo_prints_graph_and_addresses(demo):
@@ -59,12 +67,14 @@ def test_demo_prints_graph_and_addresses(demo):
     assert "@site_cnaf:" in demo
     assert "@site_bari:" in demo
     for host, address in HOSTS.items():
-        assert re.search(rf"^infn-demo-{host}\s+{host}\s+infn-demo-\w+ {re.escape(address)}$", demo, re.MULTILINE), host
+        assert re.search(
+            rf"^{DEMO_TEST_PREFIX}{host}\s+{host}\s+{DEMO_TEST_PREFIX}\w+ {re.escape(address)}$", demo, re.MULTILINE
+        ), host
 
 
 def test_demo_hosts_reach_each_other_across_sites(demo):
     for host in HOSTS:
-        container = f"infn-demo-{host}"
+        container = f"{DEMO_TEST_PREFIX}{host}"
         assert podman("exec", container, "systemctl", "is-system-running", check=False).stdout.strip() == "running"
         for peer, address in HOSTS.items():
             resolved = podman("exec", container, "getent", "hosts", f"{peer}.cloud.local.test").stdout.split()
@@ -73,7 +83,7 @@ def test_demo_hosts_reach_each_other_across_sites(demo):
 
 
 def test_demo_object_storage_serves_through_both_proxies(demo):
-    key = (REPO / "inventories/local.secrets/swift/tempauth/admin_admin").read_text().split()[0]
+    key = (SECRETS / "swift/tempauth/admin_admin").read_text().split()[0]
 
     def swift(proxy):
         url = f"http://{HOSTS[proxy]}:8080/auth/v1.0"
@@ -86,7 +96,7 @@ def test_demo_object_storage_serves_through_both_proxies(demo):
 
 def test_demo_mail_relay_accepts_authenticated_submission(demo):
     login = "jobs@cloud.local.test"
-    password = (REPO / f"inventories/local.secrets/smtp_relay/accounts/{login}").read_text().split()[0]
+    password = (SECRETS / f"smtp_relay/accounts/{login}").read_text().split()[0]
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the demo's certificate is self-signed
     with smtplib.SMTP(HOSTS["cnaf-2"], 587, timeout=20) as smtp:
@@ -106,7 +116,7 @@ def test_demo_every_backbone_roles_logs_reach_both_collectors(demo):
         deadline = time.monotonic() + 60
         while True:
             rows = podman(
-                "exec", f"infn-demo-{collector}", "psql", "-U", "postgres", "-d", "logs", "-Atc", query
+                "exec", f"{DEMO_TEST_PREFIX}{collector}", "psql", "-U", "postgres", "-d", "logs", "-Atc", query
             ).stdout
             missing = expected - {tuple(row.split(" ", 1)) for row in rows.splitlines()}
             if not missing or time.monotonic() > deadline:
@@ -116,7 +126,7 @@ def test_demo_every_backbone_roles_logs_reach_both_collectors(demo):
 
 
 def test_demo_service_answers_at_its_url(demo):
-    document = json.loads((REPO / "build/deployments/web.json").read_text())
+    document = json.loads((DEPLOYMENTS / "web.json").read_text())
     assert document["status"] == "CREATE_COMPLETE" and document["site"] == "cnaf"  # SLA priority 10
     url = document["outputs"]["url"]
     assert f"url: {url}" in demo
@@ -135,4 +145,4 @@ def test_second_demo_is_a_no_op(demo):
 def test_demo_clean_leaves_nothing(demo):
     make("demo-clean")
     for kind in ("container", "network", "volume"):
-        assert names(kind, DEMO_PREFIX) == [], kind
+        assert names(kind, DEMO_TEST_PREFIX) == [], kind

@@ -11,8 +11,6 @@ import pytest
 from tests.common import ansible_environment, plain
 from tests.integration.openstack_site import demo_connection, openstack_cloud, wait_until
 
-pytest.importorskip("openstack", reason="openstacksdk is not installed (requirements.txt)")
-
 DESCRIPTION = """\
 plugin: infn.cloud.federation
 fail_on_errors: true

@@ -11,8 +11,6 @@ import pytest
 
 from tests.integration.openstack_site import demo_connection, openstack_cloud, wait_until
 
-pytest.importorskip("openstack", reason="openstacksdk is not installed (requirements.txt)")
-
 PRIVATE_SUBNET = ipaddress.ip_network("10.99.32.0/24")
 PUBLIC_SUBNET = ipaddress.ip_network("10.99.31.0/24")
 METADATA = {"infn_cloud_roles": "swift_proxy"}

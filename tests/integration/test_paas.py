@@ -108,7 +108,7 @@ def redis(address, *commands):
     with socket.create_connection((address, 6379), timeout=10) as connection:
         connection.sendall(request)
         replies = connection.makefile("rb")
-        return [replies.readline().decode().strip() for _ in commands]
+        return [replies.readline().decode().strip() for _command in commands]
 
 
 def get(url):

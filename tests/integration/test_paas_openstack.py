@@ -15,8 +15,6 @@ from tests.common import REPO, ansible_environment
 from tests.integration.openstack_site import demo_connection, openstack_cloud
 from tests.integration.podman import names
 
-pytest.importorskip("openstack", reason="openstacksdk is not installed (requirements.txt)")
-
 PREFIX = "infn-paas-"
 DEPLOYMENT = "osfail"
 KEY = "infn-paas-key"

@@ -20,7 +20,7 @@ def incr(key: str) -> int:
     with socket.create_connection((DB_HOST, DB_PORT), timeout=5) as connection:
         connection.sendall(command("AUTH", PASSWORD) + command("INCR", key))
         replies = connection.makefile("rb")
-        authenticated, reply = (replies.readline().decode().strip() for _ in range(2))
+        authenticated, reply = (replies.readline().decode().strip() for _line in range(2))
     if authenticated != "+OK":
         raise RuntimeError(f"the database refused the password: {authenticated}")
     if not reply.startswith(":"):

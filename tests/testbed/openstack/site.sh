@@ -3,7 +3,8 @@
 # packages (Keystone, Glance, Placement, Nova with the fake driver, Neutron linuxbridge + L3
 # with floating IPs, Cinder with the fake driver).
 #
-# Usage: site.sh up|down|status
+# Usage: site.sh image|up|down|status
+#   image   builds the image only (what `make test` does first, alone, before its parallel jobs).
 #   up      builds localhost/infn-cloud-openstack:zed once (5-8 minutes: install, configure,
 #           seed, commit; rebuilt only when setup-inside.sh or seed-inside.sh change), starts
 #           infn-openstack-1 from it (about 40 s), waits until it is usable and writes
@@ -174,7 +175,7 @@ ensure_passwords() {
   load_passwords || die "cannot read the passwords in $OUT"
 }
 
-# up and down run under a lock held by flock(1) itself (-o: podman's conmon and aardvark-dns,
+# image, up and down run under a lock held by flock(1) itself (-o: podman's conmon and aardvark-dns,
 # which outlive this script, must not inherit it), so that two callers never race.
 with_lock() {
   local rc=0
@@ -281,15 +282,21 @@ EOF
   mv -f "$tmp" "$OUT/clouds.yaml"
 }
 
-cmd_up() {
-  local started=$SECONDS image_id
+cmd_image() {
   command -v podman >/dev/null || die "podman is not installed (run 'make testbed')"
   step "podman info (is podman usable?)" podman info
   bash "$TESTBED_DIR/build-base-image.sh" >/dev/null
   ensure_passwords
   if [ "$(podman image inspect --format '{{ index .Labels "infn.cloud.recipe" }}' "$IMAGE" 2>/dev/null)" != "$RECIPE_HASH" ]; then
     build_image
+  else
+    echo "testbed: $IMAGE is up to date (recipe $RECIPE_HASH)"
   fi
+}
+
+cmd_up() {
+  local started=$SECONDS image_id
+  cmd_image
   image_id=$(podman image inspect --format '{{.Id}}' "$IMAGE")
   if running && [ "$(podman container inspect --format '{{.Image}}' "$NAME")" = "$image_id" ]; then
     echo "testbed: $NAME is already running"
@@ -324,9 +331,10 @@ cmd_status() {
 }
 
 case ${1:-} in
-  up | down) [ "${INFN_OPENSTACK_SITE_LOCKED:-}" = 1 ] || with_lock "$1" ;;&
+  image | up | down) [ "${INFN_OPENSTACK_SITE_LOCKED:-}" = 1 ] || with_lock "$1" ;;&
+  image) cmd_image ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) die "usage: site.sh up|down|status" ;;
+  *) die "usage: site.sh image|up|down|status" ;;
 esac

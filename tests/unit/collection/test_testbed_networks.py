@@ -6,11 +6,13 @@ make one break the other, and names without the project prefix would escape the 
 
 import ipaddress
 import itertools
+import pathlib
+import tempfile
 
 import yaml
 
 from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
-from tests.common import REPO, TESTBED_RANGE
+from tests.common import REPO, TESTBED_RANGE, write_demo_test_inventory
 
 PREFIX = "infn-"
 
@@ -25,15 +27,23 @@ def scenario_layouts():
     for path in sorted(REPO.glob("molecule/*/molecule.yml")):
         config = load(path)
         yield path.parent.name, config["driver"].get("networks", []), config["platforms"]
-    for description in ("inventories/local/local.federation.yml", "tests/integration/files/paas.federation.yml"):
-        federation, _options = load_federation(str(REPO / description))
-        networks, hosts = [], []
-        for site in federation.sites:
-            networks.append({"name": site.podman["network"], "subnet": site.podman["subnet"]})
-            hosts += [
-                {"name": host.container, "network": site.podman["network"], "ip": host.address} for host in site.hosts
-            ]
-        yield description, networks, hosts
+    with tempfile.TemporaryDirectory() as scratch:
+        demo_test = write_demo_test_inventory(pathlib.Path(scratch) / "demo-test") / "local.federation.yml"
+        descriptions = {
+            "inventories/local/local.federation.yml": REPO / "inventories/local/local.federation.yml",
+            "tests/integration/files/paas.federation.yml": REPO / "tests/integration/files/paas.federation.yml",
+            "tests/integration/test_demo.py (the demo renamed)": demo_test,
+        }
+        for owner, description in descriptions.items():
+            federation, _options = load_federation(str(description))
+            networks, hosts = [], []
+            for site in federation.sites:
+                networks.append({"name": site.podman["network"], "subnet": site.podman["subnet"]})
+                hosts += [
+                    {"name": host.container, "network": site.podman["network"], "ip": host.address}
+                    for host in site.hosts
+                ]
+            yield owner, networks, hosts
 
 
 LAYOUTS = list(scenario_layouts())
@@ -43,6 +53,7 @@ def test_layouts_found():
     owners = [layout[0] for layout in LAYOUTS]
     assert "default" in owners
     assert "inventories/local/local.federation.yml" in owners
+    assert "tests/integration/test_demo.py (the demo renamed)" in owners
 
 
 def test_subnets_inside_project_range_and_disjoint():

@@ -208,7 +208,8 @@ def test_a_template_of_unknown_type_is_one_problem_not_one_per_reference(tmp_pat
     found = problems_of(path)
     assert found == [
         f"{path}:27:13: topology_template.node_templates.server.type: unknown node type 'tosca.nodes.Compte' (did you mean 'tosca.nodes.Compute'?)",
-        f"{path}:54:13: topology_template.relationship_templates.on_server.type: unknown relationship type 'tosca.relationships.HostdOn' (did you mean 'tosca.relationships.HostedOn'?)",
+        f"{path}:54:13: topology_template.relationship_templates.on_server.type:"
+        " unknown relationship type 'tosca.relationships.HostdOn' (did you mean 'tosca.relationships.HostedOn'?)",
         f"{path}:57:13: topology_template.groups.servers.type: unknown group type 'tosca.groups.Rot' (did you mean 'tosca.groups.Root'?)",
         f"{path}:67:15: topology_template.policies[1].later.type: unknown policy type 'tosca.policies.Placemnt' (did you mean 'tosca.policies.Placement'?)",
     ]
