@@ -105,6 +105,7 @@ class Loader:
         self.warnings: list = []  # Problems that do not stop the template (duplicate keys)
         self.substitutions: list = []
         self._seen: dict = {}  # source key -> prefixes it was imported with
+        self._chain: list = []  # (source key, path) of the files being walked, the main one first
 
     def load(self, path: str) -> Service:
         source = self._entry(path)
@@ -247,12 +248,27 @@ class Loader:
             self._version(document, source)
         grammar.check_keys(document, grammar.SERVICE_TEMPLATE, "", Mark(source.path, 1, 1), self.problems)
         repositories = self._repositories(document.get("repositories"), document)
+        self._chain.append((key, source.path))
         for imported, import_prefix, mark, path in self._imports(document, source, repositories):
+            if self._cycle(imported, mark, path):
+                continue
             child = self._read(imported, mark, path)
             if child is not None:
                 self._walk(child, imported, reader, import_prefix or prefix, files)
+        self._chain.pop()
         if first or prefix:
             self._add_types(document, source, reader, prefix, normative=False, aliases_only=not first)
+
+    def _cycle(self, imported: Source, mark: Mark, path: str) -> bool:
+        """Whether importing imported closes a cycle (reported): a file importing itself, or
+        two files importing each other, is a mistake tosca-parser loops on or ignores."""
+        key = (imported.zip_file, imported.member or os.path.abspath(imported.path))
+        keys = [walked for walked, _path in self._chain]
+        if key not in keys:
+            return False
+        chain = [walked_path for _key, walked_path in self._chain[keys.index(key) :]] + [imported.path]
+        self.problems.add(mark, path, "import cycle: " + " -> ".join(chain))
+        return True
 
     def _repositories(self, raw, document) -> dict:
         if raw is None:
