@@ -496,11 +496,28 @@ def _unreadable(error) -> str:
     return f"invalid YAML: {what} is not allowed ({error.reason})"
 
 
+# Byte order marks, longest first: UTF-32's little-endian mark begins with UTF-16's.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def decode(data: bytes) -> str:
+    """YAML text in UTF-8, or UTF-16/UTF-32 with a byte order mark (YAML 1.2, 5.2)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding)  # the codec reads the mark and drops it
+    return data.decode("utf-8")
+
+
 def read_text(path: str) -> str:
     """A file's text; an unreadable file is a DescriptionError naming it."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        with open(path, "rb") as handle:
+            return decode(handle.read())
     except (OSError, UnicodeDecodeError) as error:
         raise DescriptionError([Problem(Mark(path, 1, 1), "", f"cannot read the file: {error}")]) from None
 

@@ -30,7 +30,13 @@ from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
     did_you_mean,
     join_path,
 )
-from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import load, mark_of, position, read_text
+from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import (
+    decode,
+    load,
+    mark_of,
+    position,
+    read_text,
+)
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import grammar
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.types import (
     KINDS,
@@ -180,7 +186,7 @@ class Loader:
         try:
             if source.zip_file:
                 with zipfile.ZipFile(source.zip_file) as archive:
-                    text = archive.read(source.member).decode("utf-8")
+                    text = decode(archive.read(source.member))
             else:
                 text = _CACHE.text(source.path)
             document, warnings = _CACHE.document(source.path, text)
