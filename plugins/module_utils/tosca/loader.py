@@ -266,8 +266,8 @@ class Loader:
             self._add_types(document, source, reader, prefix, normative=False, aliases_only=not first)
 
     def _cycle(self, imported: Source, mark: Mark, path: str) -> bool:
-        """Whether importing imported closes a cycle (reported): a file importing itself, or
-        two files importing each other, is a mistake tosca-parser loops on or ignores."""
+        """Whether importing imported closes a cycle (reported): a file importing itself, or two
+        files importing each other, is refused rather than silently cut, so its author sees it."""
         key = (imported.zip_file, imported.member or os.path.abspath(imported.path))
         keys = [walked for walked, _path in self._chain]
         if key not in keys:
