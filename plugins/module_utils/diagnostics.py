@@ -10,7 +10,19 @@ at once: ``file:line:column: path: message``.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
+
+# A name longer than this gets no did-you-mean (difflib's work and memory grow with its
+# length: a 50 MB name took 2 GB), and a word this long in a message is shortened.
+LONG_NAME = 256
+SHORT_NAME = 60
+_LONG_WORD = re.compile(rf"[^\s,.\[\]]{{{LONG_NAME + 1},}}")  # a path's segments one by one
+
+
+def shorten(text: str, limit: int = SHORT_NAME) -> str:
+    """text cut to limit characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,13 @@ class Problem:
     mark: Mark
     path: str
     message: str
+
+    def __post_init__(self):
+        # A hostile name (megabytes long) must not make a message of megabytes.
+        for name in ("path", "message"):
+            text = getattr(self, name)
+            if isinstance(text, str) and len(text) > LONG_NAME:
+                object.__setattr__(self, name, _LONG_WORD.sub(lambda word: shorten(word.group()), text))
 
     def __str__(self) -> str:
         return f"{self.mark}: {self.path}: {self.message}" if self.path else f"{self.mark}: {self.message}"
@@ -68,13 +87,17 @@ def describe(value) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+        return repr(shorten(value))
     return repr(value)
 
 
 def did_you_mean(word: str, candidates) -> str:
     """`` (did you mean 'x'?)`` when a candidate is close to word, else an empty string."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
+    word = str(word)
+    if len(word) > LONG_NAME:
+        return ""
+    names = [name for name in map(str, candidates) if len(name) <= LONG_NAME]
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

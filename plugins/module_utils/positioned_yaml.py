@@ -13,6 +13,12 @@ with positions costs less than a plain ``yaml.load`` with the C loader (bench/to
 Scalars resolve as YAML 1.1 does (PyYAML's SafeLoader): ``yes``/``no``/``on``/``off`` are
 booleans, which the TOSCA templates of INDIGO rely on. Timestamps stay strings: TOSCA and
 the federation description check them as text.
+
+Hostile input is refused with a positioned problem, in bounded time and memory: a value that
+contains itself through an alias, more than :data:`MAX_DEPTH` nested collections, a document
+expanding to more than :data:`MAX_VALUES` values (each alias counting as the values it repeats:
+a "billion laughs" stops here, not in whatever walks the data later), and an integer of more
+than :data:`MAX_INTEGER_DIGITS` digits.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
     DescriptionError,
     Mark,
     Problem,
+    describe,
+    join_path,
 )
 
 try:
@@ -38,6 +46,14 @@ except ImportError:  # pragma: no cover - reported by the caller
     _events = None
     _Parser = None
     HAS_YAML = False
+
+
+# Limits on one document (docs/tosca.md, "Limits"). Real templates nest 16 deep at most and
+# the largest (INDIGO's custom types) hold about 7,000 values; the checks that walk the data
+# recurse once per level, so the depth stays far below Python's recursion limit.
+MAX_DEPTH = 64
+MAX_VALUES = 1_000_000
+MAX_INTEGER_DIGITS = 1000
 
 
 class PositionedDict(dict):
@@ -177,6 +193,9 @@ def _sexagesimal(text: str, convert) -> float:
 
 def _int(text: str) -> int:
     text = text.replace("_", "")
+    if len(text) > MAX_INTEGER_DIGITS:
+        # Python refuses int() of more than 4,300 digits, and the work grows with the square.
+        raise ValueError(f"an integer of {len(text):,} digits is too long (at most {MAX_INTEGER_DIGITS:,})")
     sign = -1 if text[0] == "-" else 1
     if text[0] in "+-":
         text = text[1:]
@@ -243,19 +262,32 @@ class _Builder:
     def problem(self, raw, path: str, message: str) -> None:
         self.problems.append(Problem(_mark(self.filename, raw), path, message))
 
-    def scalar(self, event):
+    def scalar(self, event, stack: list):
         if event.tag is None or event.tag == "!":
+            if not event.implicit[0]:
+                return event.value
             # implicit[0]: plain style, so YAML 1.1's implicit types apply.
-            return _plain(event.value) if event.implicit[0] else event.value
+            try:
+                return _plain(event.value)
+            except ValueError as error:  # an integer too long to convert
+                self.problem(event.start_mark, _path(stack), str(error))
+                return None
         convert = _TAGGED.get(event.tag)
         if convert is None:
-            self.problem(event.start_mark, "", f"unsupported YAML tag {event.tag}")
+            self.problem(event.start_mark, _path(stack), f"unsupported YAML tag {event.tag}")
             return event.value
         try:
             return convert(event.value)
-        except (KeyError, ValueError, IndexError):
-            self.problem(event.start_mark, "", f"{event.value!r} is not a valid {event.tag.rsplit(':', 1)[-1]}")
+        except (KeyError, ValueError, IndexError) as error:
+            reason = str(error) if str(error).startswith("an integer of") else ""
+            what = event.tag.rsplit(":", 1)[-1]
+            self.problem(event.start_mark, _path(stack), reason or f"{describe(event.value)} is not a valid {what}")
             return event.value
+
+    def refuse(self, raw, stack: list, message: str):
+        """Stops reading: what follows is not read, so only this problem is reported."""
+        self.problems.append(Problem(_mark(self.filename, raw), _path(stack), message))
+        raise DescriptionError(self.problems)
 
     def build(self, parser):
         """Reads events up to the end of one document; returns its data."""
@@ -263,52 +295,79 @@ class _Builder:
         MappingStartEvent, SequenceStartEvent = _events.MappingStartEvent, _events.SequenceStartEvent
         MappingEndEvent, SequenceEndEvent = _events.MappingEndEvent, _events.SequenceEndEvent
         filename, anchors = self.filename, self.anchors
+        sizes: dict = {}  # anchor -> how many values an alias to it repeats
+        values = 0  # values of the document so far, aliases expanded
         get_event = parser.get_event
-        # One frame per open container: [container, is_mapping, key, key mark, merges].
+        # One frame per open container: [container, is_mapping, key, key mark, merges,
+        # values in it with aliases expanded, its anchor, its key or index in its parent].
         stack: list = []
         root = None
         while True:
             event = get_event()
             kind = event.__class__
             if kind is ScalarEvent:
-                value = self.scalar(event)
+                value = self.scalar(event, stack)
+                size = 1
                 if event.anchor:
                     anchors[event.anchor] = value
+                    sizes[event.anchor] = 1
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if len(stack) >= MAX_DEPTH:
+                    self.refuse(event.start_mark, stack, f"more than {MAX_DEPTH} nested collections")
                 if kind is MappingStartEvent:
                     value = PositionedDict()
                     if event.tag not in (None, "!", "tag:yaml.org,2002:map"):
-                        self.problem(event.start_mark, "", f"unsupported YAML tag {event.tag}")
+                        self.problem(event.start_mark, _path(stack), f"unsupported YAML tag {event.tag}")
                 else:
                     value = PositionedList()
                     if event.tag not in (None, "!", "tag:yaml.org,2002:seq"):
-                        self.problem(event.start_mark, "", f"unsupported YAML tag {event.tag}")
+                        self.problem(event.start_mark, _path(stack), f"unsupported YAML tag {event.tag}")
                 value.file, value._start = filename, event.start_mark
                 if event.anchor:
                     anchors[event.anchor] = value
+                segment = _segment(stack)
                 if stack:
                     self.place(stack[-1], value, event.start_mark, event)
-                stack.append([value, kind is MappingStartEvent, _NO_KEY, None, None])
+                values += 1
+                stack.append([value, kind is MappingStartEvent, _NO_KEY, None, None, 1, event.anchor, segment])
                 continue
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
                 frame = stack.pop()
                 if frame[4]:
                     self.merge(frame)
+                if frame[6]:
+                    sizes[frame[6]] = frame[5]
                 if not stack:
                     root = frame[0]
                     return root
+                stack[-1][5] += frame[5]
                 continue
             elif kind is AliasEvent:
                 if event.anchor not in anchors:
-                    self.problem(event.start_mark, "", f"unknown alias *{event.anchor}")
+                    self.problem(event.start_mark, _path(stack), f"unknown alias *{event.anchor}")
                 value = anchors.get(event.anchor)
+                if isinstance(value, (dict, list)) and any(frame[0] is value for frame in stack):
+                    self.refuse(
+                        event.start_mark,
+                        stack,
+                        f"alias *{event.anchor} is inside its own anchor: a value cannot contain itself",
+                    )
+                size = sizes.get(event.anchor, 1)
             elif kind is _events.DocumentEndEvent or kind is _events.StreamEndEvent:
                 return root
             else:  # stream and document starts
                 continue
+            values += size
+            if values > MAX_VALUES:
+                self.refuse(
+                    event.start_mark,
+                    stack,
+                    f"the document expands to more than {MAX_VALUES:,} values (an alias counts as the values it repeats)",
+                )
             if not stack:
                 root = value
                 continue
+            stack[-1][5] += size
             self.place(stack[-1], value, event.start_mark, event)
 
     def place(self, frame: list, value, raw, event) -> None:
@@ -365,6 +424,28 @@ class _Builder:
 _NO_KEY, _BAD_KEY, _MERGE = object(), object(), object()
 
 
+def _segment(stack: list):
+    """The key or index the next value of the innermost open container goes under."""
+    if not stack:
+        return None
+    frame = stack[-1]
+    if not frame[1]:
+        return len(frame[0])
+    key = frame[2]
+    if key is _MERGE:
+        return "<<"
+    return None if key is _NO_KEY or key is _BAD_KEY else str(key)
+
+
+def _path(stack: list) -> str:
+    """The field path of the value being read (a.b[2].c), for problems the reader finds."""
+    path = ""
+    for segment in [frame[7] for frame in stack[1:]] + [_segment(stack)]:
+        if segment is not None:
+            path = join_path(path, segment)
+    return path
+
+
 def load(text: str | bytes, filename: str, warnings: list | None = None):
     """Parses one YAML document; raises DescriptionError for syntax errors and duplicate keys.
 
@@ -383,6 +464,11 @@ def load(text: str | bytes, filename: str, warnings: list | None = None):
             if isinstance(event, _events.DocumentStartEvent):
                 builder.problem(event.start_mark, "", "expected one YAML document, found a second one here")
                 break
+    except yaml.reader.ReaderError as error:
+        # A character YAML does not allow (a NUL): libyaml says where only as a byte offset.
+        raise DescriptionError(
+            [Problem(_offset_mark(text, error.position, filename), "", _unreadable(error))]
+        ) from None
     except yaml.MarkedYAMLError as error:
         where = error.problem_mark or error.context_mark
         mark = Mark(filename, where.line + 1, where.column + 1) if where else Mark(filename, 1, 1)
@@ -397,11 +483,41 @@ def load(text: str | bytes, filename: str, warnings: list | None = None):
     return document
 
 
+def _offset_mark(text: str | bytes, offset: int, filename: str) -> Mark:
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    before = data[:offset].decode("utf-8", "replace")
+    return Mark(filename, before.count("\n") + 1, len(before) - before.rfind("\n"))
+
+
+def _unreadable(error) -> str:
+    character = error.character
+    code = character if isinstance(character, int) else ord(character) if character else None
+    what = f"character U+{code:04X}" if code is not None else "a character"
+    return f"invalid YAML: {what} is not allowed ({error.reason})"
+
+
+# Byte order marks, longest first: UTF-32's little-endian mark begins with UTF-16's.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def decode(data: bytes) -> str:
+    """YAML text in UTF-8, or UTF-16/UTF-32 with a byte order mark (YAML 1.2, 5.2)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding)  # the codec reads the mark and drops it
+    return data.decode("utf-8")
+
+
 def read_text(path: str) -> str:
     """A file's text; an unreadable file is a DescriptionError naming it."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        with open(path, "rb") as handle:
+            return decode(handle.read())
     except (OSError, UnicodeDecodeError) as error:
         raise DescriptionError([Problem(Mark(path, 1, 1), "", f"cannot read the file: {error}")]) from None
 

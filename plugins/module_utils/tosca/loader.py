@@ -30,7 +30,13 @@ from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
     did_you_mean,
     join_path,
 )
-from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import load, mark_of, position, read_text
+from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import (
+    decode,
+    load,
+    mark_of,
+    position,
+    read_text,
+)
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import grammar
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.types import (
     KINDS,
@@ -105,6 +111,7 @@ class Loader:
         self.warnings: list = []  # Problems that do not stop the template (duplicate keys)
         self.substitutions: list = []
         self._seen: dict = {}  # source key -> prefixes it was imported with
+        self._chain: list = []  # (source key, path) of the files being walked, the main one first
 
     def load(self, path: str) -> Service:
         source = self._entry(path)
@@ -179,7 +186,7 @@ class Loader:
         try:
             if source.zip_file:
                 with zipfile.ZipFile(source.zip_file) as archive:
-                    text = archive.read(source.member).decode("utf-8")
+                    text = decode(archive.read(source.member))
             else:
                 text = _CACHE.text(source.path)
             document, warnings = _CACHE.document(source.path, text)
@@ -247,12 +254,27 @@ class Loader:
             self._version(document, source)
         grammar.check_keys(document, grammar.SERVICE_TEMPLATE, "", Mark(source.path, 1, 1), self.problems)
         repositories = self._repositories(document.get("repositories"), document)
+        self._chain.append((key, source.path))
         for imported, import_prefix, mark, path in self._imports(document, source, repositories):
+            if self._cycle(imported, mark, path):
+                continue
             child = self._read(imported, mark, path)
             if child is not None:
                 self._walk(child, imported, reader, import_prefix or prefix, files)
+        self._chain.pop()
         if first or prefix:
             self._add_types(document, source, reader, prefix, normative=False, aliases_only=not first)
+
+    def _cycle(self, imported: Source, mark: Mark, path: str) -> bool:
+        """Whether importing imported closes a cycle (reported): a file importing itself, or two
+        files importing each other, is refused rather than silently cut, so its author sees it."""
+        key = (imported.zip_file, imported.member or os.path.abspath(imported.path))
+        keys = [walked for walked, _path in self._chain]
+        if key not in keys:
+            return False
+        chain = [walked_path for _key, walked_path in self._chain[keys.index(key) :]] + [imported.path]
+        self.problems.add(mark, path, "import cycle: " + " -> ".join(chain))
+        return True
 
     def _repositories(self, raw, document) -> dict:
         if raw is None:

@@ -588,6 +588,14 @@ def _requirement(node, name, definition, assignment, topology, types, path, mark
     unresolved = isinstance(target_name, str) and target_name in topology.unresolved_nodes
     if isinstance(target_name, str) and target_name in topology.nodes:
         target = topology.nodes[target_name]
+        if target is node:
+            # Like a node hosted on itself: it would have to be deployed before itself.
+            problems.add(
+                mark_of(assignment, "node") or mark,
+                path,
+                f"a requirement of {describe(node.name)} names {describe(node.name)} itself",
+            )
+            return None
     elif unresolved:
         pass  # its own problem says what is wrong with it
     elif isinstance(target_name, str) and types.find("node_types", target_name) is not None:

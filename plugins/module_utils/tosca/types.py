@@ -30,6 +30,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.tosca.values import (
     ValueProblem,
     check_primitive,
     compile_constraint,
+    lenient,
 )
 
 KINDS = grammar.KINDS
@@ -288,6 +289,7 @@ class TypeSystem:
             except ValueProblem as problem:
                 problems.add(mark, path, str(problem))
                 return
+            self._lenient(value, type_name, path, mark)
             constraints = schema.constraints
         else:
             datatype = self.find("data_types", type_name)
@@ -300,6 +302,7 @@ class TypeSystem:
                 except ValueProblem as problem:
                     problems.add(mark, path, f"{problem} ({type_name})")
                     return
+                self._lenient(value, datatype.primitive, path, mark)
                 if datatype.primitive in ("list", "map") and schema.entry is None:
                     schema = Schema(type_name, schema.constraints, datatype_entry(datatype), schema.key)
             else:
@@ -317,6 +320,11 @@ class TypeSystem:
             elif isinstance(value, dict):
                 for key, item in value.items():
                     self.check_value(item, entry, join_path(path, key), mark_of(value, key) or mark, problems)
+
+    def _lenient(self, value, primitive: str, path: str, mark: Mark) -> None:
+        note = lenient(value, primitive)
+        if note:
+            self.warn(mark, path, note)
 
     def _check_complex(self, value, datatype: TypeDef, path: str, mark: Mark, problems: Problems) -> None:
         if not isinstance(value, dict):

@@ -40,7 +40,8 @@ SCALAR_UNITS = {
 # same); bitrate units are not, since bps and Bps differ by 8.
 _CASELESS = {"scalar-unit.size", "scalar-unit.time", "scalar-unit.frequency"}
 _SCALAR = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*")
-_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+)(?:\.([A-Za-z0-9_]+)(?:-(\d+))?)?)?")
+# The minor part is optional only for a one-part version (7 for 7.0): read with a warning.
+_VERSION = re.compile(r"(\d+)(?:\.(\d+)(?:\.(\d+)(?:\.([A-Za-z0-9_]+)(?:-(\d+))?)?)?)?")
 _TIMESTAMP = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]|[ \t]+)\d{1,2}:\d{2}:\d{2}(?:\.\d*)?(?:[ \t]*(?:Z|[-+]\d{1,2}(?::\d{2})?))?)?"
 )
@@ -87,7 +88,23 @@ def version(value) -> tuple:
     if not match:
         raise ValueProblem(f"expected a version such as 1.2 or 2.0.1, got {describe(value)}")
     major, minor, fix, qualifier, build = match.groups()
-    return (int(major), int(minor), int(fix or 0), qualifier or "", int(build or 0))
+    return (int(major), int(minor or 0), int(fix or 0), qualifier or "", int(build or 0))
+
+
+def lenient(value, type_name: str) -> str | None:
+    """What check_primitive accepted from value only to read templates in use (a warning to
+    show), or None: a quoted boolean, a one-part version. Quoted numbers are everyday INDIGO
+    style and stay silent."""
+    if type_name == "boolean" and isinstance(value, str):
+        return (
+            f"{describe(value)} is a string where a boolean belongs: accepted as tosca-parser does,"
+            f" but write {value.strip().lower()} unquoted (the value reaches the playbook as written)"
+        )
+    if type_name == "version":
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(text, str) and text.isdigit():
+            return f"the one-part version {describe(value)} is read as {int(text)}.0 (as tosca-parser does): write {int(text)}.0"
+    return None
 
 
 def _range(value):
@@ -125,6 +142,9 @@ def check_primitive(value, type_name: str):
     if type_name == "boolean":
         if isinstance(value, bool):
             return value
+        # 'true' for true: tosca-parser reads it so, as it reads '6' for 6 (a warning: lenient).
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
         raise ValueProblem(f"expected true or false, got {describe(value)}")
     if type_name in SCALAR_UNITS:
         return scalar_unit(value, type_name)

@@ -238,6 +238,74 @@ def test_yaml_1_1_booleans_and_quoted_numbers_as_indigo_writes_them(tmp_path):
     assert topology.nodes["server"].type.name == "tosca.nodes.Compute"  # the short name
 
 
+def test_quoted_booleans_and_one_part_versions_are_read_with_a_warning(tmp_path):
+    # INDIGO's templates write CentOS's version as 7, and some quote booleans: tosca-parser
+    # reads 7 as 7.0 and 'true' as true, so we do too, saying how each was read.
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          server:
+            type: tosca.nodes.Compute
+            capabilities:
+              os:
+                properties:
+                  version: 7
+              endpoint:
+                properties:
+                  secure: 'true'
+        """,
+    )
+    topology = validate_file(path)
+    warnings = [str(warning) for warning in topology.service.warnings]
+    node = "topology_template.node_templates.server.capabilities"
+    assert warnings == [
+        f"{path}:31:22: {node}.os.properties.version: the one-part version 7 is read as 7.0 (as tosca-parser does):"
+        " write 7.0",
+        f"{path}:34:21: {node}.endpoint.properties.secure: 'true' is a string where a boolean belongs: accepted as"
+        " tosca-parser does, but write true unquoted (the value reaches the playbook as written)",
+    ]
+    path = service(
+        tmp_path,
+        "node_templates:\n  server:\n    type: tosca.nodes.Compute\n    capabilities:\n"
+        "      endpoint:\n        properties:\n          secure: 'yes'\n",
+    )
+    (problem,) = problems_of(path)
+    assert problem.endswith("endpoint.properties.secure: expected true or false, got 'yes'")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "utf-8"])
+def test_a_template_in_utf_16_or_utf_32_with_a_byte_order_mark_is_read(tmp_path, encoding):
+    text = "\ufeff" + HEADER + "topology_template:\n  node_templates:\n    server:\n      type: tosca.nodes.Compte\n"
+    path = tmp_path / "service.yaml"
+    path.write_bytes(text.encode(encoding))
+    assert problems_of(str(path)) == [
+        f"{path}:5:13: topology_template.node_templates.server.type: unknown node type 'tosca.nodes.Compte'"
+        " (did you mean 'tosca.nodes.Compute'?)"
+    ]
+
+
+def test_requirements_and_imports_given_as_mappings_are_read_as_lists(tmp_path):
+    # Not in the specification's grammar, but 1.0 writers and IM's templates use them (docs/tosca.md).
+    write(tmp_path, HEADER + "node_types:\n  example.Thing:\n    derived_from: tosca.nodes.Root\n", "types.yaml")
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          server:
+            type: tosca.nodes.Compute
+          thing:
+            type: example.Thing
+            requirements:
+              dependency: server
+        """,
+    )
+    text = (tmp_path / "service.yaml").read_text().replace(HEADER, HEADER + "imports:\n  thing_types: types.yaml\n", 1)
+    path = write(tmp_path, text)
+    topology = validate_file(path)
+    assert [r.target.name for r in topology.nodes["thing"].requirements] == ["server"]
+
+
 def test_imports_relative_named_and_mapped_urls(tmp_path):
     (tmp_path / "types").mkdir()
     write(tmp_path, HEADER + APP_TYPES.replace("create.yml", "../create.yml"), "types/app.yaml")

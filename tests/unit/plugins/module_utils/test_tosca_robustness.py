@@ -8,8 +8,10 @@ templates of the project's own corpus (``tosca_corpus/valid``), always, and, whe
 corpus (``../shared/corpus/tosca`` beside the checkout, read-only) is there, a choice of its
 real templates too; hypothesis mutates them (keys deleted or renamed, values of another type, function calls that
 lead nowhere, node templates renamed under their references, dependency cycles, duplicated
-requirements, junk versions, YAML cut at any byte or with a garbage line) and the engine must
-keep the promise on every one. Every file of the corpora, as it is, keeps it too.
+requirements, junk versions, YAML cut at any byte or with a garbage line, and the hostile
+inputs of issue 16: recursive and exponential aliases, deep nesting, huge integers and names, a
+NUL, a node depending on itself, a file importing itself) and the engine must keep the promise
+on every one. Every file of the corpora, as it is, keeps it too.
 """
 
 from __future__ import annotations
@@ -447,6 +449,77 @@ def _junk_version(draw, data) -> str:
     return f"tosca_definitions_version: {junk!r}"
 
 
+def _laughs(levels: int = 9, width: int = 10) -> str:
+    """A billion laughs: each level an anchored list of width aliases to the one before."""
+    parts = ["&a0 [" + ", ".join(["lol"] * width) + "]"]
+    parts += [f"&a{level} [" + ", ".join([f"*a{level - 1}"] * width) + "]" for level in range(1, levels + 1)]
+    return "[" + ", ".join(parts) + "]"
+
+
+# YAML text that safe_dump cannot write: a value is set to a marker, replaced after the dump.
+HOSTILE_VALUES = [
+    "&r [*r]",
+    "&r {a: *r}",
+    "[" * 100 + "]" * 100,
+    "1" * 5000,
+    "!!int " + "1" * 5000,
+    _laughs(),
+    "'a\x00b'",
+    "&s {k: v}",
+]
+_HOSTILE = re.compile(r"hostile-value-(\d+)")
+
+
+def _hostile_value(draw, data) -> str:
+    places = _places(data)
+    if not places:
+        return "no place for a hostile value"
+    container, key, where = _place(draw, places)
+    index = draw(st.integers(0, len(HOSTILE_VALUES) - 1))
+    container[key] = f"hostile-value-{index}"
+    return f"replace {where} with {HOSTILE_VALUES[index][:40]!r}"
+
+
+def _hostile_name(draw, data) -> str:
+    # Longer than diagnostics.LONG_NAME: no did-you-mean, shortened in messages.
+    places = [place for place in _places(data) if isinstance(place[0], dict)]
+    if not places:
+        return "no key to rename"
+    container, key, where = _place(draw, places)
+    new = draw(st.sampled_from(["tosca.nodes.Compute", "x", "get_input"])) + "x" * 3000
+    _rename_key(container, key, new)
+    return f"rename key {where} to a name of {len(new)} characters"
+
+
+def _self_dependency(draw, data) -> str:
+    names = _node_names(data)
+    if not names:
+        return _delete(draw, data)
+    name = draw(st.sampled_from(names))
+    node = _node_templates(data)[name]
+    if not isinstance(node.get("requirements"), list):
+        node["requirements"] = []
+    node["requirements"].append({draw(st.sampled_from(["dependency", "host"])): name})
+    return f"{name!r} depends on itself"
+
+
+_SELF = "this-very-file"
+
+
+def _import_self(draw, data) -> str:
+    # The mutated copy is written under the seed's file name (_write): this imports itself.
+    if not isinstance(data.get("imports"), list):
+        data["imports"] = []
+    data["imports"].append(draw(st.sampled_from([_SELF, {"file": _SELF}])))
+    return "import itself"
+
+
+def _hostile_text(text: str, seed: Seed) -> str:
+    """The dumped text with the markers of hostile values and of the file itself replaced."""
+    text = text.replace(_SELF, seed.path.name)
+    return _HOSTILE.sub(lambda match: HOSTILE_VALUES[int(match.group(1))], text)
+
+
 DATA_MUTATIONS = {
     "delete": _delete,
     "replace": _replace,
@@ -455,6 +528,10 @@ DATA_MUTATIONS = {
     "cycle": _cycle,
     "duplicate_requirements": _duplicate_requirements,
     "junk_version": _junk_version,
+    "hostile_value": _hostile_value,
+    "hostile_name": _hostile_name,
+    "self_dependency": _self_dependency,
+    "import_self": _import_self,
 }
 
 
@@ -506,7 +583,7 @@ def cases(draw) -> Case:
         data = copy.deepcopy(seed.data)
         names = draw(st.lists(st.sampled_from(sorted(DATA_MUTATIONS)), min_size=1, max_size=3))
         mutations = [DATA_MUTATIONS[name](draw, data) for name in names]
-        content = _dump(data)
+        content = _hostile_text(_dump(data), seed)
     if isinstance(content, str):
         content = content.encode("utf-8")
     topology = seed.data.get("topology_template")
@@ -624,6 +701,34 @@ def test_a_mistyped_node_type_is_one_problem(data, tmp_path):
     error = _keeps_promise(lambda: validate_file(str(template), import_map=seed.import_map))
     assert isinstance(error, DescriptionError), f"{seed.name}: the mistyped type of {name!r} passed"
     assert [p.path for p in error.problems] == [f"topology_template.node_templates.{name}.type"], str(error)
+
+
+# Refused by the reader wherever they are (HOSTILE_VALUES but the harmless last one).
+REFUSED = {
+    0: "is inside its own anchor",
+    1: "is inside its own anchor",
+    2: "nested collections",
+    3: "digits is too long",
+    4: "digits is too long",
+    5: "the document expands to more than",
+    6: "character U+0000 is not allowed",
+}
+
+
+@settings(SETTINGS, max_examples=40)
+@given(data=st.data())
+def test_a_hostile_value_anywhere_is_its_one_problem(data, tmp_path):
+    seed = data.draw(st.sampled_from(_clean_seeds()), label="seed")
+    mutated = copy.deepcopy(seed.data)
+    index = data.draw(st.sampled_from(sorted(REFUSED)), label="hostile")
+    container, key, where = _place(data.draw, _places(mutated))
+    container[key] = f"hostile-value-{index}"
+    note(f"{where}: {HOSTILE_VALUES[index][:60]!r}")
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    template = _write(folder, seed, _hostile_text(_dump(mutated), seed))
+    error = _keeps_promise(lambda: validate_file(str(template), import_map=seed.import_map))
+    assert isinstance(error, DescriptionError), f"{seed.name}: {where} passed"
+    assert len(error.problems) == 1 and REFUSED[index] in error.problems[0].message, str(error)[:2000]
 
 
 def test_every_corpus_template_gets_problems_never_a_traceback():
