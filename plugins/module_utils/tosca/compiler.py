@@ -309,14 +309,30 @@ class Compiler:
         return _literal(str(value))
 
     def _compute_attribute(self, node: NodeTemplate, name: str, host: str) -> str:
-        private = (
-            f"hostvars[{host}]['tosca_private_address'] | default(hostvars[{host}]['ansible_host'] | default({host}))"
-        )
+        hostvars = f"hostvars[{host}]"
+        # A provider sets each address as a string, or none (null) where the site has no public
+        # one; an inventory may give a list. Empty or null falls back: public to private, private
+        # to ansible_host, then to the inventory name.
+        private = f"{hostvars}['tosca_private_address'] | default({hostvars}['ansible_host'] | default({host}), true)"
         if name == "private_address":
-            return private
-        if name == "public_address":
-            return f"hostvars[{host}]['tosca_public_address'] | default({private})"
-        return ""
+            address = private
+        elif name == "public_address":
+            address = f"{hostvars}['tosca_public_address'] | default({private}, true)"
+        else:
+            return ""
+        # The value takes the attribute's declared type: a list for INDIGO's Compute, read as
+        # [vm, public_address, 0]; a string for the normative one.
+        addresses = f"[{address}] | flatten(levels=1)"
+        return addresses if self._declares_list(node, name) else f"{addresses} | first"
+
+    def _declares_list(self, node: NodeTemplate, attribute: str) -> bool:
+        definition = node.type.merged("attributes").get(attribute)
+        if definition is None:
+            return False
+        if definition.schema.type == "list":
+            return True
+        datatype = self.topology.service.types.find("data_types", definition.schema.type)
+        return datatype is not None and datatype.primitive == "list"
 
     def node_data(self, node: NodeTemplate) -> dict:
         """A node's evaluated properties as file data, made once."""

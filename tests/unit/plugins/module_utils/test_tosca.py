@@ -5,10 +5,13 @@ import zipfile
 
 import pytest
 import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
 
 from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import compile_file, validate_file
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import RuntimeValue
+from tests.unit.plugins.module_utils.tosca_corpora import OWN_IMPORT_MAP
 
 HEADER = "tosca_definitions_version: tosca_simple_yaml_1_3\n"
 
@@ -501,6 +504,90 @@ def test_compile_orders_nodes_and_writes_a_readable_deterministic_playbook(tmp_p
     compile_file(path, str(tmp_path / "out"), inputs={"port": 8080})
     assert (tmp_path / "out/service.yml").read_text() == first
     assert "get_attribute app.url" in plan.unresolved
+
+
+ADDRESSES = """\
+tosca_definitions_version: tosca_simple_yaml_1_0
+imports:
+  - indigo_custom_types: https://raw.githubusercontent.com/indigo-dc/tosca-types/master/custom_types.yaml
+topology_template:
+  node_templates:
+    plain:
+      type: tosca.nodes.Compute
+    indigo:
+      type: tosca.nodes.indigo.Compute
+  outputs:
+    plain_private: {value: {get_attribute: [plain, private_address]}}
+    plain_public: {value: {get_attribute: [plain, public_address]}}
+    indigo_private_0: {value: {get_attribute: [indigo, private_address, 0]}}
+    indigo_public_0: {value: {get_attribute: [indigo, public_address, 0]}}
+    indigo_private: {value: {get_attribute: [indigo, private_address]}}
+    indigo_public: {value: {get_attribute: [indigo, public_address]}}
+    url: {value: {concat: ["http://", {get_attribute: [indigo, public_address, 0]}, ":8080/app"]}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("host", "private", "public"),
+    [
+        pytest.param({"ansible_host": "10.0.0.5"}, "10.0.0.5", "10.0.0.5", id="ansible_host"),
+        pytest.param({}, "vm-1", "vm-1", id="inventory-name"),
+        pytest.param(
+            {"ansible_host": "10.0.0.5", "tosca_private_address": "10.0.0.6"}, "10.0.0.6", "10.0.0.6", id="private"
+        ),
+        # What the providers set: strings, the public one null where the site has none.
+        pytest.param(
+            {"tosca_private_address": "10.0.0.6", "tosca_public_address": "192.0.2.9"},
+            "10.0.0.6",
+            "192.0.2.9",
+            id="provider-strings",
+        ),
+        pytest.param(
+            {"tosca_private_address": "10.0.0.6", "tosca_public_address": None}, "10.0.0.6", "10.0.0.6", id="no-public"
+        ),
+        pytest.param(
+            {"tosca_private_address": ["10.0.0.6"], "tosca_public_address": ["192.0.2.9"]},
+            "10.0.0.6",
+            "192.0.2.9",
+            id="as-lists",
+        ),
+    ],
+)
+def test_compute_addresses_compile_to_their_declared_type(tmp_path, host, private, public):
+    # INDIGO's Compute declares its addresses as lists, the normative one as strings: an index
+    # reads the address, never the first character of a string. Ansible's templar evaluates them.
+    path = write(tmp_path, ADDRESSES)
+    plan = compile_file(path, str(tmp_path / "out"), import_map=OWN_IMPORT_MAP)
+    outputs = _plays(plan)[-1]["tasks"][0]["ansible.builtin.set_stats"]["data"]["tosca_outputs"]
+    variables = {"groups": {"tosca_plain": ["vm-1"], "tosca_indigo": ["vm-1"]}, "hostvars": {"vm-1": host}}
+    templar = Templar(loader=DataLoader(), variables=variables)
+    found = {name: templar.template(trust_as_template(text)) for name, text in outputs.items()}
+    assert found == {
+        "plain_private": private,
+        "plain_public": public,
+        "indigo_private_0": private,
+        "indigo_public_0": public,
+        "indigo_private": [private],
+        "indigo_public": [public],
+        "url": f"http://{public}:8080/app",
+    }
+
+
+def test_an_index_into_a_normative_compute_address_is_a_problem(tmp_path):
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          server: {type: tosca.nodes.Compute}
+        outputs:
+          ip: {value: {get_attribute: [server, private_address, 0]}}
+        """,
+        types="",
+    )
+    assert problems_of(path) == [
+        f"{path}:6:33: topology_template.outputs.ip.value.get_attribute:"
+        " attribute 'private_address' of 'server' is a string: it has no entry 0"
+    ]
 
 
 def test_placement_policies_and_groups_reach_the_plan(tmp_path):

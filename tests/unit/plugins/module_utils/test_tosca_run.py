@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import compile_file
+from tests.unit.plugins.module_utils.tosca_corpora import OWN_IMPORT_MAP
 
 TEMPLATE = """\
 tosca_definitions_version: tosca_simple_yaml_1_0
@@ -173,3 +174,101 @@ def test_an_input_missing_at_run_time_stops_the_run_before_any_operation(compile
     assert result.returncode != 0
     assert "-e tosca_input_log=..." in result.stdout
     assert not log.exists()
+
+
+# A Compute node's addresses as templates read them: the normative Compute declares
+# private_address and public_address strings, INDIGO's Compute lists (INFN's templates read
+# `[vm, public_address, 0]`). An operation gets each form as an input and writes what it got.
+ADDRESSES_TEMPLATE = """\
+tosca_definitions_version: tosca_simple_yaml_1_0
+
+imports:
+  - indigo_custom_types: https://raw.githubusercontent.com/indigo-dc/tosca-types/master/custom_types.yaml
+
+node_types:
+  example.Probe:
+    derived_from: tosca.nodes.SoftwareComponent
+    interfaces:
+      Standard:
+        configure:
+          implementation: operations/probe.yml
+          inputs:
+            plain_private: {get_attribute: [plain, private_address]}
+            plain_public: {get_attribute: [plain, public_address]}
+            indigo_private_0: {get_attribute: [indigo, private_address, 0]}
+            indigo_public_0: {get_attribute: [indigo, public_address, 0]}
+            indigo_private: {get_attribute: [indigo, private_address]}
+            indigo_public: {get_attribute: [indigo, public_address]}
+            log: {get_input: log}
+
+topology_template:
+  inputs:
+    log: {type: string}
+  node_templates:
+    probe:
+      type: example.Probe
+      requirements:
+        - host: plain
+    plain:
+      type: tosca.nodes.Compute
+    indigo:
+      type: tosca.nodes.indigo.Compute
+  outputs:
+    indigo_public_0: {value: {get_attribute: [indigo, public_address, 0]}}
+    plain_public: {value: {get_attribute: [plain, public_address]}}
+"""
+
+PROBE = """\
+- name: Write the addresses as the operation got them
+  hosts: "{{ tosca_hosts }}"
+  gather_facts: false
+  tasks:
+    - name: Write them as JSON
+      ansible.builtin.copy:
+        dest: "{{ log }}"
+        content: "{{ {'plain_private': plain_private, 'plain_public': plain_public,
+          'indigo_private_0': indigo_private_0, 'indigo_public_0': indigo_public_0,
+          'indigo_private': indigo_private, 'indigo_public': indigo_public} | to_json }}"
+        mode: "0600"
+"""
+
+HOST = 'ansible_connection: local, ansible_python_interpreter: "{{ ansible_playbook_python }}", ansible_host: 10.0.0.5'
+
+
+@pytest.mark.parametrize(
+    ("addresses", "public"),
+    [
+        pytest.param("", "10.0.0.5", id="ansible_host-only"),
+        # What the providers set: one address each, as a string; a static site may have no public one.
+        pytest.param(
+            ", tosca_private_address: 10.0.0.6, tosca_public_address: 192.0.2.9", "192.0.2.9", id="provider-strings"
+        ),
+        pytest.param(", tosca_private_address: 10.0.0.6, tosca_public_address: null", "10.0.0.6", id="no-public"),
+        pytest.param(
+            ", tosca_private_address: [10.0.0.6], tosca_public_address: [192.0.2.9]", "192.0.2.9", id="as-lists"
+        ),
+    ],
+)
+def test_a_compute_address_reaches_an_operation_as_its_type_declares(tmp_path, ansible_env, addresses, public):
+    (tmp_path / "operations").mkdir()
+    (tmp_path / "operations/probe.yml").write_text(PROBE)
+    (tmp_path / "service.yaml").write_text(ADDRESSES_TEMPLATE)
+    plan = compile_file(str(tmp_path / "service.yaml"), str(tmp_path / "out"), import_map=OWN_IMPORT_MAP)
+    (tmp_path / "inventory.yml").write_text(
+        f"tosca_plain:\n  hosts:\n    plain-1: {{{HOST}{addresses}}}\n"
+        f"tosca_indigo:\n  hosts:\n    indigo-1: {{{HOST}{addresses}}}\n"
+    )
+    log = tmp_path / "addresses.json"
+    result = _run(tmp_path, plan, ansible_env, "-e", f"tosca_input_log={log}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    private = "10.0.0.6" if addresses else "10.0.0.5"
+    assert json.loads(log.read_text()) == {
+        "plain_private": private,
+        "plain_public": public,
+        "indigo_private_0": private,
+        "indigo_public_0": public,
+        "indigo_private": [private],
+        "indigo_public": [public],
+    }
+    report = json.loads(result.stdout)
+    assert report["global_custom_stats"]["tosca_outputs"] == {"indigo_public_0": public, "plain_public": public}
