@@ -32,6 +32,8 @@ PREFIX = "infn-paas-"
 FEDERATION = REPO / "tests/integration/files/paas.federation.yml"
 TEMPLATE = REPO / "playbooks/services/web_db/web_db.yaml"
 STORAGE_TEMPLATE = REPO / "tests/integration/files/block_storage/block_storage.yaml"
+INDIGO_TEMPLATE = REPO / "tests/integration/files/indigo_addresses/indigo_addresses.yaml"
+INDIGO_TYPES = REPO / "tests/unit/plugins/module_utils/tosca_corpus/indigo_custom_types.yaml"
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, apt fails at once
 
 
@@ -57,6 +59,26 @@ def federation_file(folder, change=None):
     path = folder / "paas.federation.yml"
     path.write_text(yaml.safe_dump(description))
     return path
+
+
+def test_indigo_compute_addresses_reach_the_operation_and_outputs(tmp_path):
+    """INFN's templates read `get_attribute: [vm, private_address, 0]` on INDIGO's Compute: on a
+    real host the operation and the outputs get the host's address (not its first character),
+    and the un-indexed attribute is the list INDIGO's type declares."""
+    state_dir = tmp_path / "state"
+    import_map = {"https://raw.githubusercontent.com/indigo-dc/tosca-types/master/custom_types.yaml": str(INDIGO_TYPES)}
+    args = deploy_args("web8", FEDERATION, state_dir, template=INDIGO_TEMPLATE)
+    playbook("deploy_service.yml", *args, "-e", json.dumps({"deployment_import_map": import_map}))
+    document = state(state_dir, "web8")
+    assert document["status"] == "CREATE_COMPLETE"
+    host = "infn-paas-web8-vm"
+    address = json.loads(podman("inspect", host).stdout)[0]["NetworkSettings"]["Networks"]
+    (address,) = [network["IPAddress"] for network in address.values()]
+    got = json.loads(podman("exec", host, "cat", "/root/addresses.json").stdout)
+    assert got == {"first": address, "whole": [address], "public_first": address}
+    assert document["outputs"] == {"first": address, "whole": [address], "url": f"http://{address}:8080/"}
+    playbook("undeploy_service.yml", *args[:2], *args[6:])
+    assert deployment_objects("web8") == NOTHING
 
 
 def site(description, name):
