@@ -131,9 +131,9 @@ class _Position:
 
 
 def _mark(file: str, raw) -> Mark | None:
-    # Positions are kept as libyaml's own marks (already made for every event) and turned
-    # into Marks only when a problem is reported: most values are never complained about.
-    return None if raw is None else Mark(file, raw.line + 1, raw.column + 1)
+    # Positions are kept as libyaml's own marks (already made for every event); the Mark
+    # counts lines and columns from 1 only when a problem is printed.
+    return None if raw is None else Mark.at(file, raw)
 
 
 def mark_of(container, key) -> Mark | None:
