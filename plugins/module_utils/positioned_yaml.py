@@ -131,9 +131,9 @@ class _Position:
 
 
 def _mark(file: str, raw) -> Mark | None:
-    # Positions are kept as libyaml's own marks (already made for every event) and turned
-    # into Marks only when a problem is reported: most values are never complained about.
-    return None if raw is None else Mark(file, raw.line + 1, raw.column + 1)
+    # Positions are kept as libyaml's own marks (already made for every event); the Mark
+    # counts lines and columns from 1 only when a problem is printed.
+    return None if raw is None else Mark.at(file, raw)
 
 
 def mark_of(container, key) -> Mark | None:
@@ -367,8 +367,24 @@ class _Builder:
             if not stack:
                 root = value
                 continue
-            stack[-1][5] += size
-            self.place(stack[-1], value, event.start_mark, event)
+            frame = stack[-1]
+            frame[5] += size
+            # What place() does, written out for the two commonest cases: an item of a sequence,
+            # and a string key (not a merge) or its value when the key is new in its mapping.
+            key = frame[2]
+            if not frame[1]:
+                frame[0].append(value)
+                frame[0]._item_marks.append(event.start_mark)
+            elif key is _NO_KEY and value.__class__ is str and value != "<<":
+                frame[2], frame[3] = value, event.start_mark
+            elif key.__class__ is str and key not in frame[0]:
+                container = frame[0]
+                container[key] = value
+                container._key_marks[key] = frame[3]
+                container._value_marks[key] = event.start_mark
+                frame[2] = _NO_KEY
+            else:
+                self.place(frame, value, event.start_mark, event)
 
     def place(self, frame: list, value, raw, event) -> None:
         container = frame[0]

@@ -190,6 +190,8 @@ class Compiler:
         self.problems = problems
         self.template_dir = os.path.dirname(os.path.abspath(topology.service.source.path))
         self.groups: dict = {}
+        self._node_groups: dict = {}  # node name -> its group (or localhost)
+        self._files: dict = {}  # implementation path -> whether it is a file (nodes of a type share one)
         self.state_vars: dict = {}
         self._used_names: set = set()
         self._node_data: dict = {}
@@ -216,14 +218,16 @@ class Compiler:
         return found
 
     def group_of(self, node: NodeTemplate) -> str:
-        """The inventory group (or localhost) a node's operations run on."""
-        root = node
-        seen = 0
-        while root.host is not None and seen < 10000:
-            root, seen = root.host, seen + 1
-        if _kind(root) == "compute":
-            return self._unique(self.groups, root.name, "tosca_")
-        return "localhost"
+        """The inventory group (or localhost) a node's operations run on, found once per node."""
+        found = self._node_groups.get(node.name)
+        if found is None:
+            root = node
+            seen = 0
+            while root.host is not None and seen < 10000:
+                root, seen = root.host, seen + 1
+            found = self._unique(self.groups, root.name, "tosca_") if _kind(root) == "compute" else "localhost"
+            self._node_groups[node.name] = found
+        return found
 
     def state_var(self, node_name: str) -> str:
         return self._unique(self.state_vars, node_name, "tosca_state_")
@@ -383,7 +387,10 @@ class Compiler:
         elif _ROLE_NAME.fullmatch(primary):
             return {"kind": "role", "role": primary, "implementation": primary}
         path = primary if os.path.isabs(primary) else os.path.normpath(os.path.join(self.template_dir, primary))
-        if not os.path.isfile(path):
+        exists = self._files.get(path)
+        if exists is None:
+            exists = self._files[path] = os.path.isfile(path)
+        if not exists:
             self.problems.add(
                 operation.mark or node.mark,
                 path or self._op_path(node, interface, operation.name),

@@ -67,25 +67,37 @@ def _key(key) -> str:
     return text if _PLAIN.fullmatch(text) and not _RESERVED.fullmatch(text) else _quote(text)
 
 
-def _write(value, indent: str, out: list) -> None:
-    """Appends the lines of a mapping or list value, each starting at indent."""
+def _write(value, indent: str, out: list, known: dict, first: str | None = None) -> None:
+    """Appends the lines of a mapping or list value, each starting at indent but the first,
+    which starts with first when given (the dash of the list item the value is)."""
+    lead = indent if first is None else first
     if isinstance(value, dict):
         for key, item in value.items():
+            name = _text(key, known) if key.__class__ is str else _key(key)
             if isinstance(item, (dict, list)) and item:
-                out.append(f"{indent}{_key(key)}:")
-                _write(item, indent + "  ", out)
+                out.append(f"{lead}{name}:")
+                _write(item, indent + "  ", out, known)
             else:
-                out.append(f"{indent}{_key(key)}: {_inline(item)}")
+                out.append(f"{lead}{name}: {_text(item, known)}")
+            lead = indent
     else:
         for item in value:
             if isinstance(item, (dict, list)) and item:
-                lines: list = []
-                _write(item, indent + "  ", lines)
-                # The first line of the item goes after the dash.
-                out.append(f"{indent}- {lines[0][len(indent) + 2 :]}")
-                out.extend(lines[1:])
+                _write(item, indent + "  ", out, known, f"{lead}- ")
             else:
-                out.append(f"{indent}- {_inline(item)}")
+                out.append(f"{lead}- {_text(item, known)}")
+            lead = indent
+
+
+def _text(value, known: dict) -> str:
+    """A key or value inline; a plain string's text is remembered in known, as a compile
+    writes the same names and values once per node."""
+    if value.__class__ is not str:
+        return _inline(value)
+    text = known.get(value)
+    if text is None:
+        text = known[value] = scalar(value)
+    return text
 
 
 def _inline(value) -> str:
@@ -101,5 +113,5 @@ def dumps(data) -> str:
     if not isinstance(data, (dict, list)) or not data:
         return _inline(data) + "\n"
     out: list = []
-    _write(data, "", out)
+    _write(data, "", out, {})
     return "\n".join(out) + "\n"
