@@ -4,6 +4,8 @@ AWX builds surveys and ansible-core validates role input from meta/argument_spec
 default that is missing there, or declared with another value, misleads operators.
 """
 
+import re
+
 import pytest
 import yaml
 
@@ -46,3 +48,14 @@ def test_every_option_is_described(role):
             yield from undocumented(option.get("options", {}), f"{prefix}{name}.")
 
     assert list(undocumented(spec["options"])) == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_has_a_readme_that_links_to_existing_docs(role):
+    readme = REPO / "roles" / role / "README.md"
+    assert readme.is_file(), f"roles/{role} has no README.md"
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith(f"# infn.cloud.{role}\n")
+    links = re.findall(r"\]\(\.\./\.\./([^)]+)\)", text)
+    assert links, "the README links to no document"
+    assert [link for link in links if not (REPO / link).is_file()] == []
