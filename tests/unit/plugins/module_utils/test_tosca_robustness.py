@@ -379,14 +379,20 @@ def _replace(draw, data) -> str:
     return f"replace {where} with {container[key]!r}"
 
 
-def _odd_key(draw, data) -> str:
+def _rename_some_key(draw, data, new) -> str:
+    """Renames a key drawn from the mappings of data to new; what was done."""
     places = [place for place in _places(data) if isinstance(place[0], dict)]
     if not places:
         return "no key to rename"
     container, key, where = _place(draw, places)
-    new = draw(KEYS)
     _rename_key(container, key, new)
+    if isinstance(new, str) and len(new) > 60:
+        return f"rename key {where} to a name of {len(new)} characters"
     return f"rename key {where} to {new!r}"
+
+
+def _odd_key(draw, data) -> str:
+    return _rename_some_key(draw, data, draw(KEYS))
 
 
 def _rename_node(draw, data) -> str:
@@ -482,13 +488,7 @@ def _hostile_value(draw, data) -> str:
 
 def _hostile_name(draw, data) -> str:
     # Longer than diagnostics.LONG_NAME: no did-you-mean, shortened in messages.
-    places = [place for place in _places(data) if isinstance(place[0], dict)]
-    if not places:
-        return "no key to rename"
-    container, key, where = _place(draw, places)
-    new = draw(st.sampled_from(["tosca.nodes.Compute", "x", "get_input"])) + "x" * 3000
-    _rename_key(container, key, new)
-    return f"rename key {where} to a name of {len(new)} characters"
+    return _rename_some_key(draw, data, draw(st.sampled_from(["tosca.nodes.Compute", "x", "get_input"])) + "x" * 3000)
 
 
 def _self_dependency(draw, data) -> str:

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import compile_file
-from tests.unit.plugins.module_utils.tosca_corpora import OWN_IMPORT_MAP
+from tests.unit.plugins.module_utils.tosca_corpora import OWN_IMPORT_MAP, addresses_as_declared
 
 TEMPLATE = """\
 tosca_definitions_version: tosca_simple_yaml_1_0
@@ -262,13 +262,6 @@ def test_a_compute_address_reaches_an_operation_as_its_type_declares(tmp_path, a
     result = _run(tmp_path, plan, ansible_env, "-e", f"tosca_input_log={log}")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     private = "10.0.0.6" if addresses else "10.0.0.5"
-    assert json.loads(log.read_text()) == {
-        "plain_private": private,
-        "plain_public": public,
-        "indigo_private_0": private,
-        "indigo_public_0": public,
-        "indigo_private": [private],
-        "indigo_public": [public],
-    }
+    assert json.loads(log.read_text()) == addresses_as_declared(private, public)
     report = json.loads(result.stdout)
     assert report["global_custom_stats"]["tosca_outputs"] == {"indigo_public_0": public, "plain_public": public}

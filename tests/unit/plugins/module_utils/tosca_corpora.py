@@ -81,3 +81,16 @@ def shared_key(row: dict) -> str:
 
 def shared(rows: list) -> list:
     return [Template(shared_key(row), SHARED / shared_key(row), SHARED_IMPORT_MAP, row) for row in rows]
+
+
+def addresses_as_declared(private, public):
+    """What a Compute's addresses are when read each way (ADDRESSES templates of test_tosca and
+    test_tosca_run): strings on the normative Compute, lists of one on INDIGO's, an index the address."""
+    return {
+        "plain_private": private,
+        "plain_public": public,
+        "indigo_private_0": private,
+        "indigo_public_0": public,
+        "indigo_private": [private],
+        "indigo_public": [public],
+    }
