@@ -77,8 +77,8 @@ integration: testbed collection ## end-to-end tests (make demo twice, then demo-
 integration-demo: testbed collection
 	bash tests/run-pytest.sh tests/integration/test_demo.py
 
-# The sites' tests, the OpenStack test site's among them (it starts from the image that
-# `make test` builds first; a site that does not start fails its tests).
+# The sites' tests, the OpenStack test site's among them (`make test` starts the site first;
+# a site that does not start fails its tests).
 integration-sites: testbed collection
 	bash tests/run-pytest.sh tests/integration --ignore=tests/integration/test_demo.py
 

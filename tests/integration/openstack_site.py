@@ -3,8 +3,8 @@
 `openstack_cloud()` starts the site once per pytest session and returns the path of its
 clouds.yaml (clouds `infn-os-admin` and `infn-os-demo`). When the site cannot start (podman
 missing, the image build fails, a timeout), the calling test fails with the reason: a site that
-does not start is a red run, never a quiet skip. `make test` builds the site's image first
-(`make openstack-image`), so here a start takes a minute or a few.
+does not start is a red run, never a quiet skip. `make test` starts the site first, alone
+(`make openstack-site`), so here `site.sh up` finds it running and ready.
 """
 
 import functools
