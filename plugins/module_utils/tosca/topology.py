@@ -378,10 +378,7 @@ def _node_template(name, raw, types, path, mark, problems) -> NodeTemplate | Non
     if isinstance(directives, list):
         node.directives = [d for d in directives if isinstance(d, str)]
     capability_defs = typedef.merged("capabilities")
-    for cap_name, cap_def in capability_defs.items():
-        cap_type = types.find("capability_types", cap_def.type)
-        definitions = dict(cap_type.merged("properties")) if cap_type else {}
-        definitions.update(cap_def.properties)
+    for cap_name, cap_type, definitions in typedef.memo("template capabilities", lambda t: _capabilities(t, types)):
         node.capabilities[cap_name] = Capability(cap_name, cap_type, definitions, {})
     assigned = _mapping(raw, "capabilities", path, mark, problems)
     for cap_name, cap_raw in assigned.items():
@@ -404,18 +401,33 @@ def _node_template(name, raw, types, path, mark, problems) -> NodeTemplate | Non
         owner = f"capability {cap_name} ({capability.type.name if capability.type else '?'})"
         types.check_properties(properties, capability.definitions, f"{cap_path}.properties", cap_mark, problems, owner)
         capability.assigned = properties
-    reader = DefinitionReader(types, problems, "")
-    assigned_interfaces = reader.interface_defs(raw.get("interfaces"), f"{path}.interfaces", mark)
-    node.interfaces = _merge_interfaces(
-        typedef.merged("interfaces"), assigned_interfaces, f"{path}.interfaces", problems
-    )
-    _check_operations(
-        typedef.merged("interfaces"), node.interfaces, assigned_interfaces, types, f"{path}.interfaces", problems
-    )
-    artifacts = dict(_artifacts(typedef))
-    artifacts.update(_mapping(raw, "artifacts", path, mark, problems))
-    node.artifacts = artifacts
+    if raw.get("interfaces") is None:
+        # Most templates assign no operation: they share their type's interfaces (read-only).
+        node.interfaces = typedef.memo("template interfaces", lambda t: _merge_interfaces(t.merged("interfaces"), {}))
+    else:
+        reader = DefinitionReader(types, problems, "")
+        assigned_interfaces = reader.interface_defs(raw.get("interfaces"), f"{path}.interfaces", mark)
+        node.interfaces = _merge_interfaces(
+            typedef.merged("interfaces"), assigned_interfaces, f"{path}.interfaces", problems
+        )
+        _check_operations(
+            typedef.merged("interfaces"), node.interfaces, assigned_interfaces, types, f"{path}.interfaces", problems
+        )
+    node.artifacts = typedef.memo("template artifacts", _artifacts)
+    if "artifacts" in raw:
+        node.artifacts = {**node.artifacts, **_mapping(raw, "artifacts", path, mark, problems)}
     return node
+
+
+def _capabilities(typedef: TypeDef, types) -> list:
+    """(name, type, property definitions) of each capability a node type's templates have."""
+    found = []
+    for name, definition in typedef.merged("capabilities").items():
+        capability_type = types.find("capability_types", definition.type)
+        definitions = dict(capability_type.merged("properties")) if capability_type else {}
+        definitions.update(definition.properties)
+        found.append((name, capability_type, definitions))
+    return found
 
 
 def _artifacts(typedef: TypeDef) -> dict:
@@ -535,7 +547,9 @@ def _requirements(node: NodeTemplate, topology: Topology, types, problems: Probl
             f"expected a list of requirements, got {describe(raw)}",
         )
         return
-    definitions = {definition.name: definition for definition in node.type.merged("requirements")}
+    definitions = node.type.memo(
+        "requirements by name", lambda t: {definition.name: definition for definition in t.merged("requirements")}
+    )
     for item, mark, item_path in items:
         if not isinstance(item, dict) or len(item) != 1:
             problems.add(
@@ -686,7 +700,11 @@ def _requirement(node, name, definition, assignment, topology, types, path, mark
                     ),
                 )
                 return None
-            interfaces = _merge_interfaces(relationship_type.merged("interfaces"), assigned_interfaces)
+            interfaces = (
+                _merge_interfaces(relationship_type.merged("interfaces"), assigned_interfaces)
+                if assigned_interfaces
+                else relationship_type.memo("template interfaces", lambda t: _merge_interfaces(t.merged("interfaces"), {}))
+            )
     elif relationship is None:
         relationship_type = types.find("relationship_types", DEPENDS_ON if definition.name != "host" else HOSTED_ON)
     if relationship_type is not None and properties:

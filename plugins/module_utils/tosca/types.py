@@ -153,6 +153,14 @@ class TypeDef:
             self._merged[what] = found
         return found
 
+    def memo(self, key: str, make):
+        """make(self), computed once per type: what every template of the type shares (a
+        1,000-node template would otherwise rebuild it 1,000 times). The result is read-only."""
+        found = self._merged.get(key)
+        if found is None:
+            found = self._merged[key] = make(self)
+        return found
+
     def all_constraints(self) -> list:
         found = self._merged.get("constraints")
         if found is None:
@@ -171,6 +179,7 @@ class TypeSystem:
         self.primitives = primitives
         # Findings that do not stop a template, kept for the user (docs/tosca.md, leniency).
         self.warnings: list = []
+        self._satisfies: dict = {}  # (capability type, required type) -> bool
 
     def warn(self, mark: Mark, path: str, message: str) -> None:
         self.warnings.append(Problem(mark, path, message))
@@ -218,6 +227,13 @@ class TypeSystem:
         return name in self.primitives or self.find("data_types", name) is not None
 
     def capability_satisfies(self, capability_type: str, required: str) -> bool:
+        key = (capability_type, required)
+        answer = self._satisfies.get(key)
+        if answer is None:
+            answer = self._satisfies[key] = self._capability_satisfies(capability_type, required)
+        return answer
+
+    def _capability_satisfies(self, capability_type: str, required: str) -> bool:
         found = self.find("capability_types", capability_type)
         if found is None:
             return False
