@@ -118,6 +118,9 @@ class Problems:
     def add(self, mark: Mark, path: str, message: str) -> None:
         self._problems.append(Problem(mark, path, message))
 
+    def __iter__(self):
+        return iter(self._problems)
+
     def raise_if_any(self) -> None:
         if self._problems:
             raise DescriptionError(self._problems)

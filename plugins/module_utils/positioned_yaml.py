@@ -298,6 +298,7 @@ class _Builder:
         sizes: dict = {}  # anchor -> how many values an alias to it repeats
         values = 0  # values of the document so far, aliases expanded
         get_event = parser.get_event
+        maybe_typed = _MAYBE_TYPED
         # One frame per open container: [container, is_mapping, key, key mark, merges,
         # values in it with aliases expanded, its anchor, its key or index in its parent].
         stack: list = []
@@ -306,7 +307,13 @@ class _Builder:
             event = get_event()
             kind = event.__class__
             if kind is ScalarEvent:
-                value = self.scalar(event, stack)
+                text = event.value
+                # A quoted string, or a plain one that cannot be a number, boolean or null: the
+                # commonest scalars, read here without a call.
+                if event.tag is None and (not event.implicit[0] or (text and text[0] not in maybe_typed)):
+                    value = text
+                else:
+                    value = self.scalar(event, stack)
                 size = 1
                 if event.anchor:
                     anchors[event.anchor] = value
@@ -325,9 +332,26 @@ class _Builder:
                 value.file, value._start = filename, event.start_mark
                 if event.anchor:
                     anchors[event.anchor] = value
-                segment = _segment(stack)
                 if stack:
-                    self.place(stack[-1], value, event.start_mark, event)
+                    # As for scalars below: the two commonest places written out.
+                    frame = stack[-1]
+                    key = frame[2]
+                    if not frame[1]:
+                        segment = len(frame[0])
+                        frame[0].append(value)
+                        frame[0]._item_marks.append(event.start_mark)
+                    elif key.__class__ is str and key not in frame[0]:
+                        segment = key
+                        container = frame[0]
+                        container[key] = value
+                        container._key_marks[key] = frame[3]
+                        container._value_marks[key] = event.start_mark
+                        frame[2] = _NO_KEY
+                    else:
+                        segment = _segment(stack)
+                        self.place(frame, value, event.start_mark, event)
+                else:
+                    segment = None
                 values += 1
                 stack.append([value, kind is MappingStartEvent, _NO_KEY, None, None, 1, event.anchor, segment])
                 continue

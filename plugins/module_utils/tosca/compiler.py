@@ -105,8 +105,20 @@ def dependency_order(topology: Topology, problems: Problems) -> tuple[list, list
     """Nodes with every requirement target before its source, and the levels of independence.
 
     Ties keep the template's order, so the result is deterministic. A cycle is reported as the
-    cycle, at the requirement that closes it.
+    cycle, at the requirement that closes it. Worked out once per topology: validating finds
+    the cycles, compiling uses the order.
     """
+    if topology.dependency_order is None:
+        cycles = Problems()
+        order, levels = _dependency_order(topology, cycles)
+        topology.dependency_order = (order, levels, list(cycles))
+    order, levels, cycles = topology.dependency_order
+    for cycle in cycles:
+        problems.add(cycle.mark, cycle.path, cycle.message)
+    return order, levels
+
+
+def _dependency_order(topology: Topology, problems: Problems) -> tuple[list, list]:
     nodes = list(topology.nodes.values())
     position = {node.name: index for index, node in enumerate(nodes)}
     targets = {

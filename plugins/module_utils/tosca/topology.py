@@ -160,6 +160,8 @@ class Topology:
     unresolved_nodes: set = field(default_factory=set)
     unresolved_relationships: set = field(default_factory=set)
     unresolved_groups: set = field(default_factory=set)
+    # (node names in deployment order, levels of independence, cycles): compiler.dependency_order.
+    dependency_order: tuple | None = None
 
 
 def build_topology(service: Service, inputs: dict | None, problems: Problems, require_inputs: bool = False) -> Topology:
