@@ -74,7 +74,8 @@ class PositionedDict(dict):
 
     def mark_of(self, key) -> Mark | None:
         """Where the value of key is; where the mapping is when key is absent."""
-        return _mark(self.file, self._value_marks.get(key, self._start))
+        raw = self._value_marks.get(key, self._start)  # _mark(), inlined: checks call this most
+        return None if raw is None else Mark.at(self.file, raw)
 
     def key_mark_of(self, key) -> Mark | None:
         return _mark(self.file, self._key_marks.get(key, self._start))
@@ -138,6 +139,8 @@ def _mark(file: str, raw) -> Mark | None:
 
 def mark_of(container, key) -> Mark | None:
     """The mark of container[key] when the container keeps positions, else None."""
+    if container.__class__ is PositionedDict:
+        return container.mark_of(key)
     finder = getattr(container, "mark_of", None)
     return finder(key) if finder else None
 
