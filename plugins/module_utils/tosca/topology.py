@@ -404,8 +404,7 @@ def _node_template(name, raw, types, path, mark, problems) -> NodeTemplate | Non
         types.check_properties(properties, capability.definitions, f"{cap_path}.properties", cap_mark, problems, owner)
         capability.assigned = properties
     if raw.get("interfaces") is None:
-        # Most templates assign no operation: they share their type's interfaces (read-only).
-        node.interfaces = typedef.memo("template interfaces", lambda t: _merge_interfaces(t.merged("interfaces"), {}))
+        node.interfaces = _shared_interfaces(typedef)
     else:
         reader = DefinitionReader(types, problems, "")
         assigned_interfaces = reader.interface_defs(raw.get("interfaces"), f"{path}.interfaces", mark)
@@ -419,6 +418,12 @@ def _node_template(name, raw, types, path, mark, problems) -> NodeTemplate | Non
     if "artifacts" in raw:
         node.artifacts = {**node.artifacts, **_mapping(raw, "artifacts", path, mark, problems)}
     return node
+
+
+def _shared_interfaces(typedef: TypeDef) -> dict:
+    """The interfaces of a type's templates that assign no operation (most do not): made once
+    per type and shared, read-only."""
+    return typedef.memo("template interfaces", lambda t: _merge_interfaces(t.merged("interfaces"), {}))
 
 
 def _capabilities(typedef: TypeDef, types) -> list:
@@ -705,7 +710,7 @@ def _requirement(node, name, definition, assignment, topology, types, path, mark
             interfaces = (
                 _merge_interfaces(relationship_type.merged("interfaces"), assigned_interfaces)
                 if assigned_interfaces
-                else relationship_type.memo("template interfaces", lambda t: _merge_interfaces(t.merged("interfaces"), {}))
+                else _shared_interfaces(relationship_type)
             )
     elif relationship is None:
         relationship_type = types.find("relationship_types", DEPENDS_ON if definition.name != "host" else HOSTED_ON)

@@ -506,6 +506,51 @@ def test_compile_orders_nodes_and_writes_a_readable_deterministic_playbook(tmp_p
     assert "get_attribute app.url" in plan.unresolved
 
 
+def test_templates_of_one_type_keep_their_own_operations_and_artifacts(tmp_path):
+    # What templates of a type share is made once per type (bench/tosca_compile): a template
+    # that assigns an operation or an artifact must not change what the others run.
+    (tmp_path / "special.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks: []\n")
+    path = service(
+        tmp_path,
+        """\
+        node_templates:
+          server:
+            type: tosca.nodes.Compute
+          first:
+            type: example.App
+            requirements: [{host: server}]
+          special:
+            type: example.App
+            interfaces:
+              Standard:
+                create: special.yml
+            artifacts:
+              extra: { file: special.yml, type: tosca.artifacts.File }
+            requirements: [{host: server}]
+          last:
+            type: example.App
+            requirements: [{host: server}]
+        """,
+    )
+    topology = validate_file(path)
+    implementations = {
+        name: topology.nodes[name].interfaces["Standard"].operations["create"].implementation
+        for name in ("first", "special", "last")
+    }
+    assert implementations == {"first": "create.yml", "special": "special.yml", "last": "create.yml"}
+    assert "extra" in topology.nodes["special"].artifacts
+    assert "extra" not in topology.nodes["first"].artifacts and "extra" not in topology.nodes["last"].artifacts
+    plays = _plays(compile_file(path, str(tmp_path / "out")))
+    imported = {
+        p["name"]: p["ansible.builtin.import_playbook"] for p in plays if "ansible.builtin.import_playbook" in p
+    }
+    assert imported == {
+        "first: Standard.create": "../create.yml",
+        "special: Standard.create": "../special.yml",
+        "last: Standard.create": "../create.yml",
+    }
+
+
 ADDRESSES = """\
 tosca_definitions_version: tosca_simple_yaml_1_0
 imports:
