@@ -306,6 +306,7 @@ class _Builder:
         # values in it with aliases expanded, its anchor, its key or index in its parent].
         stack: list = []
         root = None
+        opened = None  # the frame of a container just started, pushed once it is placed
         while True:
             event = get_event()
             kind = event.__class__
@@ -335,29 +336,8 @@ class _Builder:
                 value.file, value._start = filename, event.start_mark
                 if event.anchor:
                     anchors[event.anchor] = value
-                if stack:
-                    # As for scalars below: the two commonest places written out.
-                    frame = stack[-1]
-                    key = frame[2]
-                    if not frame[1]:
-                        segment = len(frame[0])
-                        frame[0].append(value)
-                        frame[0]._item_marks.append(event.start_mark)
-                    elif key.__class__ is str and key not in frame[0]:
-                        segment = key
-                        container = frame[0]
-                        container[key] = value
-                        container._key_marks[key] = frame[3]
-                        container._value_marks[key] = event.start_mark
-                        frame[2] = _NO_KEY
-                    else:
-                        segment = _segment(stack)
-                        self.place(frame, value, event.start_mark, event)
-                else:
-                    segment = None
-                values += 1
-                stack.append([value, kind is MappingStartEvent, _NO_KEY, None, None, 1, event.anchor, segment])
-                continue
+                # Its values are added to its parent's count when it ends.
+                size, opened = 1, [value, kind is MappingStartEvent, _NO_KEY, None, None, 1, event.anchor, None]
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
                 frame = stack.pop()
                 if frame[4]:
@@ -391,27 +371,40 @@ class _Builder:
                     stack,
                     f"the document expands to more than {MAX_VALUES:,} values (an alias counts as the values it repeats)",
                 )
-            if not stack:
+            if stack:
+                frame = stack[-1]
+                if opened is None:
+                    frame[5] += size
+                # What place() does, written out for the two commonest cases: an item of a
+                # sequence, and a string key (not a merge) or its value when the key is new in
+                # its mapping. segment: where the value is in its parent, for a new container.
+                key = frame[2]
+                if not frame[1]:
+                    segment = len(frame[0])
+                    frame[0].append(value)
+                    frame[0]._item_marks.append(event.start_mark)
+                elif key is _NO_KEY and value.__class__ is str and value != "<<":
+                    frame[2], frame[3] = value, event.start_mark
+                    continue
+                elif key.__class__ is str and key not in frame[0]:
+                    segment = key
+                    container = frame[0]
+                    container[key] = value
+                    container._key_marks[key] = frame[3]
+                    container._value_marks[key] = event.start_mark
+                    frame[2] = _NO_KEY
+                else:
+                    segment = _segment(stack)
+                    self.place(frame, value, event.start_mark, event)
+            elif opened is None:
                 root = value
                 continue
-            frame = stack[-1]
-            frame[5] += size
-            # What place() does, written out for the two commonest cases: an item of a sequence,
-            # and a string key (not a merge) or its value when the key is new in its mapping.
-            key = frame[2]
-            if not frame[1]:
-                frame[0].append(value)
-                frame[0]._item_marks.append(event.start_mark)
-            elif key is _NO_KEY and value.__class__ is str and value != "<<":
-                frame[2], frame[3] = value, event.start_mark
-            elif key.__class__ is str and key not in frame[0]:
-                container = frame[0]
-                container[key] = value
-                container._key_marks[key] = frame[3]
-                container._value_marks[key] = event.start_mark
-                frame[2] = _NO_KEY
             else:
-                self.place(frame, value, event.start_mark, event)
+                segment = None
+            if opened is not None:
+                opened[7] = segment
+                stack.append(opened)
+                opened = None
 
     def place(self, frame: list, value, raw, event) -> None:
         container = frame[0]
