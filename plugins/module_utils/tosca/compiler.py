@@ -175,11 +175,15 @@ def _dependency_order(topology: Topology, problems: Problems) -> tuple[list, lis
 
 
 def _kind(node: NodeTemplate) -> str:
-    if any(node.type.is_a(name) for name in COMPUTE_TYPES):
+    return node.type.memo("kind", _type_kind)
+
+
+def _type_kind(typedef) -> str:
+    if any(typedef.is_a(name) for name in COMPUTE_TYPES):
         return "compute"
-    if any(node.type.is_a(name) for name in STORAGE_TYPES):
+    if any(typedef.is_a(name) for name in STORAGE_TYPES):
         return "storage"
-    if any(node.type.is_a(name) for name in NETWORK_TYPES):
+    if any(typedef.is_a(name) for name in NETWORK_TYPES):
         return "network"
     return "software"
 
@@ -204,6 +208,7 @@ class Compiler:
         self.groups: dict = {}
         self._node_groups: dict = {}  # node name -> its group (or localhost)
         self._files: dict = {}  # implementation path -> whether it is a file (nodes of a type share one)
+        self._relative_paths: dict = {}  # implementation path -> its path from output_dir
         self.state_vars: dict = {}
         self._used_names: set = set()
         self._node_data: dict = {}
@@ -213,6 +218,13 @@ class Compiler:
         self.captured: set = set()  # nodes whose attributes or outputs something reads
         self.teardown: list = []  # the undeploy playbook's plays
         self.warnings: list = []
+
+    def _relative(self, path: str) -> str:
+        """An implementation's path from the playbook's folder (nodes of a type share one)."""
+        found = self._relative_paths.get(path)
+        if found is None:
+            found = self._relative_paths[path] = os.path.relpath(path, self.output_dir)
+        return found
 
     # ---- naming ----
 
@@ -612,7 +624,7 @@ class Compiler:
         kind = implementation["kind"]
         plays: list = []
         if kind == "playbook":
-            relative = os.path.relpath(implementation["path"], self.output_dir)
+            relative = self._relative(implementation["path"])
             # Vars files of this playbook do not reach the imported one: its vars come inline.
             properties = self.node_data(node)
             # An imported play has its own name: this empty one says which operation starts
@@ -629,7 +641,7 @@ class Compiler:
                 plays.append(self._play(f"{label}: keep what it published", group, [self._capture_task(node, step)]))
             return plays
         if kind == "script":
-            relative = os.path.relpath(implementation["path"], self.output_dir)
+            relative = self._relative(implementation["path"])
             task = {
                 "name": f"Run {os.path.basename(implementation['path'])}",
                 "ansible.builtin.script": relative,
