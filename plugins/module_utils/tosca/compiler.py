@@ -410,19 +410,19 @@ class Compiler:
             primary = mapped
         elif _ROLE_NAME.fullmatch(primary):
             return {"kind": "role", "role": primary, "implementation": primary}
-        path = primary if os.path.isabs(primary) else os.path.normpath(os.path.join(self.template_dir, primary))
-        exists = self._files.get(path)
+        file = primary if os.path.isabs(primary) else os.path.normpath(os.path.join(self.template_dir, primary))
+        exists = self._files.get(file)
         if exists is None:
-            exists = self._files[path] = os.path.isfile(path)
+            exists = self._files[file] = os.path.isfile(file)
         if not exists:
             self.problems.add(
                 operation.mark or node.mark,
                 path or self._op_path(node, interface, operation.name),
-                f"implementation {primary!r} not found (looked for {path})",
+                f"implementation {primary!r} not found (looked for {file})",
             )
             return None
-        kind = "playbook" if path.endswith((".yml", ".yaml")) else "script"
-        return {"kind": kind, "implementation": primary, "path": path}
+        kind = "playbook" if file.endswith((".yml", ".yaml")) else "script"
+        return {"kind": kind, "implementation": primary, "path": file}
 
     def _op_path(self, node: NodeTemplate, interface: str, operation: str) -> str:
         return f"topology_template.node_templates.{node.name}.interfaces.{interface}.{operation}.implementation"

@@ -684,7 +684,9 @@ def test_a_missing_implementation_file_is_a_positioned_problem(tmp_path):
     )
     with pytest.raises(DescriptionError) as caught:
         compile_file(path, str(tmp_path / "out"))
-    assert "implementation 'missing.yml' not found" in str(caught.value)
+    (problem,) = caught.value.problems
+    assert problem.path == "topology_template.node_templates.app.interfaces.Standard.create.implementation"
+    assert problem.message == f"implementation 'missing.yml' not found (looked for {tmp_path / 'missing.yml'})"
 
 
 def test_run_time_values_compile_into_jinja_lookups(tmp_path):
