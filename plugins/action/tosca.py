@@ -12,8 +12,6 @@ compiler writes with what was in ``dest``.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFileNotFound
@@ -21,6 +19,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, Problem
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.compiler import compile_file, validate_file
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.plan import input_specs
 from ansible_collections.infn.cloud.plugins.modules.tosca import ARGUMENT_SPEC, REQUIRED_IF
 
 REGISTRY_KEYS = ("role", "vars")
@@ -61,7 +60,7 @@ class ActionModule(ActionBase):
                 result.update(
                     changed=False,
                     nodes=[{"name": name, "type": node.type.name} for name, node in topology.nodes.items()],
-                    inputs=list(topology.input_defs),
+                    inputs=[spec.as_dict() for spec in input_specs(topology)],
                     outputs=list(topology.outputs),
                 )
             else:
@@ -101,45 +100,39 @@ class ActionModule(ActionBase):
     def _compile(self, src: str, args: dict, import_map: dict) -> tuple[dict, list, list]:
         """The plan as returned, its warnings, and the diff of each compiled file that changes in dest.
 
-        In check mode the compiler writes into a scratch folder beside dest, so that the paths
-        from the playbook to the implementations, relative to its folder, are the ones dest
-        would get, and dest is compared with it but left as it is.
+        The compiler gives the files' texts: they are compared with dest's, and written only
+        when not in check mode.
         """
         dest = self._controller_path(args["dest"])
-        check_mode = self._task.check_mode
-        output_dir = _scratch_folder(dest) if check_mode else dest
+        compiled = compile_file(
+            src,
+            dest,
+            args["inputs"],
+            import_map,
+            args["role_registry"],
+            args["allow_network"],
+            args["name"],
+            write=False,
+        )
         before = _yaml_files(dest)
-        try:
-            compiled = compile_file(
-                src, output_dir, args["inputs"], import_map, args["role_registry"], args["allow_network"], args["name"]
-            )
-            plan = compiled.as_dict()
-            del plan["warnings"]  # returned as template_warnings, with their positions
-            changes = []
-            for key in ("playbook", "vars_file", "undeploy_playbook"):
-                written = plan[key]
-                plan[key] = os.path.join(dest, os.path.basename(written))
-                old, new = before.get(os.path.basename(written)), _read(written)
-                if old != new:
-                    changes.append(
-                        {
-                            "before": old or "",
-                            "after": new or "",
-                            "before_header": plan[key] if old is not None else f"{plan[key]} (absent)",
-                            "after_header": plan[key],
-                        }
-                    )
-        finally:
-            if check_mode:
-                shutil.rmtree(output_dir, ignore_errors=True)
+        changes = []
+        for file_name, text in compiled.files.items():
+            path = os.path.join(compiled.output_dir, file_name)
+            old = before.get(file_name)
+            if old != text:
+                changes.append(
+                    {
+                        "before": old or "",
+                        "after": text,
+                        "before_header": path if old is not None else f"{path} (absent)",
+                        "after_header": path,
+                    }
+                )
+        if not self._task.check_mode:
+            compiled.write()
+        plan = compiled.as_dict()
+        del plan["warnings"]  # returned as template_warnings, with their positions
         return plan, compiled.warnings, changes
-
-
-def _scratch_folder(dest: str) -> str:
-    try:
-        return tempfile.mkdtemp(prefix=f".{os.path.basename(dest)}.check-", dir=os.path.dirname(dest))
-    except OSError:  # dest's parent is missing or read-only: dest is new anyway
-        return tempfile.mkdtemp(prefix="infn.cloud.tosca-")
 
 
 def _yaml_files(folder: str) -> dict:

@@ -34,8 +34,8 @@ attributes:
     support: none
   check_mode:
     support: full
-    details: With O(state=compiled), the plan is compiled into a temporary folder and compared with O(dest),
-      which is left as it is.
+    details: With O(state=compiled), the plan is compiled in memory and compared with O(dest), which is left as it
+      is (nothing is written, a CSAR is not unpacked).
   diff_mode:
     support: full
     details: With O(state=compiled), shows how the playbook and the vars file in O(dest) change.
@@ -172,7 +172,8 @@ groups:
       sample: tosca.groups.Root
 hosts:
   description:
-    - The Compute nodes to provision, in dependency order, each with the inventory group its operations run on.
+    - The Compute nodes to provision, in dependency order, each with the inventory group its operations run on
+      and what its host needs.
   returned: O(state=compiled), success
   type: list
   elements: dict
@@ -181,6 +182,26 @@ hosts:
       description: The properties of the node's capabilities that the template sets, with their defaults, by capability.
       type: dict
       sample: {host: {num_cpus: 2, mem_size: 4 GB}, os: {distribution: debian}}
+    cores:
+      description: The cores the host needs (the host capability's C(num_cpus), at least 1).
+      type: int
+      sample: 2
+    gpus:
+      description: The GPUs the host needs (C(num_gpus)).
+      type: int
+      sample: 0
+    os:
+      description: What the image must be, from the os capability (C(type), C(distribution), C(version), C(architecture), C(image)).
+      type: dict
+      sample: {type: linux, distribution: debian}
+    public:
+      description: Whether the host needs a public address (the endpoint capability's C(network_name) is C(PUBLIC)).
+      type: bool
+      sample: false
+    ram_gb:
+      description: The memory the host needs, in GiB (C(mem_size); 1 when not given or known only at run time).
+      type: float
+      sample: 3.725
     group:
       description: The inventory group of the host, C(tosca_<node>).
       type: str
@@ -198,11 +219,47 @@ hosts:
       type: str
       sample: tosca.nodes.Compute
 inputs:
-  description: The names of the template's inputs.
-  returned: O(state=validated), success
+  description: The template's inputs, in the template's order.
+  returned: success
   type: list
-  elements: str
-  sample: [cpus, app_port]
+  elements: dict
+  contains:
+    constraints:
+      description: Its constraints, each as written.
+      type: list
+      elements: str
+      sample: ["in_range: [1, 64]"]
+    default:
+      description: Its default (null when it has none, see RV(inputs[].has_default)).
+      type: raw
+      sample: 2
+    description:
+      description: Its description.
+      type: str
+      sample: Cores of the server
+    has_default:
+      description: Whether it has a default.
+      type: bool
+      sample: true
+    name:
+      description: The input's name.
+      type: str
+      sample: cpus
+    required:
+      description: Whether the template declares it required.
+      type: bool
+      sample: true
+    type:
+      description: Its type.
+      type: str
+      sample: integer
+    value_needed:
+      description:
+        - Whether a value must still be given in O(inputs) (or at run time, C(-e tosca_input_<name>=...)).
+        - With O(state=compiled), the inputs the template reads that have no value and no default; with
+          O(state=validated), every required input with no value and no default.
+      type: bool
+      sample: false
 levels:
   description:
     - The node templates in groups of independent ones, each group needing only the groups before it.
@@ -340,6 +397,15 @@ resources:
   type: list
   elements: dict
   contains:
+    attachments:
+      description: For storage, the hosts it is attached to and where it is mounted (null when the template does not say).
+      type: list
+      elements: dict
+      sample: [{node: server, location: /mnt/data}]
+    size_gb:
+      description: For storage, its size in GiB (1 when not given or known only at run time).
+      type: float
+      sample: 9.313
     kind:
       description: V(storage) or V(network).
       type: str
@@ -356,6 +422,12 @@ resources:
       description: The node's type.
       type: str
       sample: tosca.nodes.BlockStorage
+sla_ids:
+  description: What the template's placement policies ask for, an SLA id or a site name each.
+  returned: O(state=compiled), success
+  type: list
+  elements: str
+  sample: [4401ac5dc8cfbbb737b0a02575ee53f6]
 src:
   description: The template that was read, as found from O(src).
   returned: when the template was found

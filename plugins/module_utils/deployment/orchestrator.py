@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 
 from ansible_collections.infn.cloud.plugins.module_utils.deployment import state as states
-from ansible_collections.infn.cloud.plugins.module_utils.deployment.placement import needs_of, rank_sites
+from ansible_collections.infn.cloud.plugins.module_utils.deployment.placement import rank_sites
 from ansible_collections.infn.cloud.plugins.module_utils.deployment.runner import run_playbook
 from ansible_collections.infn.cloud.plugins.module_utils.providers.base import (
     HostRequest,
@@ -30,6 +29,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.providers.base import (
 from ansible_collections.infn.cloud.plugins.module_utils.providers.registry import provider_for
 from ansible_collections.infn.cloud.plugins.module_utils.sites import query_sites
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.compiler import compile_file
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.plan import PlayStep
 
 CLEANUP_TRIES = 3
 CLEANUP_PAUSE = 5  # seconds, times the try's number
@@ -61,12 +61,11 @@ class Request:
     secrets_dir: str = ""
 
 
-def _digest(*paths) -> str:
-    """What identifies a compiled service: its playbooks' and vars' bytes (deterministic)."""
+def _digest(plan) -> str:
+    """What identifies a compiled service: its playbook's and vars' text (deterministic)."""
     digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            digest.update(handle.read())
+    for path in (plan.playbook_path, plan.vars_path):
+        digest.update(plan.files[os.path.basename(path)].encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -94,6 +93,7 @@ class Orchestrator:
         self._say(document, f"{node}: {node_state}")
 
     def compile(self, request: Request, output_dir: str):
+        """The plan, its files not written (Plan.write() does it when the service is deployed)."""
         return compile_file(
             request.template,
             output_dir,
@@ -102,51 +102,48 @@ class Orchestrator:
             request.role_registry,
             request.allow_network,
             "service",
+            write=False,
         )
 
     # ---- deploy ----
 
     def plan(self, request: Request, output_dir: str, resume_site: str | None = None):
-        """(plan, needs, choices, ranking) without changing anything."""
+        """(plan, choices, ranking) without changing anything."""
         plan = self.compile(request, output_dir)
-        missing = [line for line in plan.unresolved if line.startswith("input ")]
-        if missing:
-            raise DeploymentError("the template needs inputs without a value: " + "; ".join(missing))
-        needs = needs_of(plan)
+        if plan.missing_inputs:
+            raise DeploymentError(
+                "the template reads inputs that have no value and no default; give them in the inputs option: "
+                + ", ".join(spec.describe() for spec in plan.missing_inputs)
+            )
         jobs = []
         for site in self.federation.sites:
             provider = provider_for(site, self.federation.name)
             jobs.append((site.name, site.timeout, _capacity_and_offer(provider)))
         answers = query_sites(jobs)
-        choices, ranking = rank_sites(self.federation, needs, request.project, answers, request.sites, resume_site)
-        return plan, needs, choices, ranking
+        choices, ranking = rank_sites(self.federation, plan, request.project, answers, request.sites, resume_site)
+        return plan, choices, ranking
 
     def deploy(self, request: Request, check_mode: bool = False) -> tuple:
         """(changed, document); DeploymentError when the service could not be deployed."""
         with self.store.locked(request.name):
             document = self.store.read(request.name)
-            work = self._work_dir(request.name)
-            compiled = os.path.join(work, "compiled.check" if check_mode else "compiled")
-            try:
-                # Where the deployment has hosts now: tried first, without counting them twice.
-                resume_site = (
-                    document.get("site") if document and document["status"] != states.DELETE_COMPLETE else None
-                )
-                plan, needs, choices, ranking = self.plan(request, compiled, resume_site)
-                digest = _digest(plan.playbook_path, plan.vars_path)
-                if document and document["status"] == states.CREATE_COMPLETE and document["digest"] == digest:
-                    missing = self._missing_hosts(document, needs)
-                    if not missing:
-                        return False, document
-                    self._say(document, "hosts missing on " + document["site"] + ": " + ", ".join(missing))
-                if check_mode:
-                    if not choices:
-                        raise DeploymentError(_no_site(ranking))
-                    preview = document or states.new_document(request.name, request.project, request.template, digest)
-                    return True, {**preview, "ranking": ranking, "site": choices[0].site}
-            finally:
-                if check_mode:
-                    shutil.rmtree(compiled, ignore_errors=True)
+            # Where the deployment has hosts now: tried first, without counting them twice.
+            resume_site = document.get("site") if document and document["status"] != states.DELETE_COMPLETE else None
+            plan, choices, ranking = self.plan(
+                request, os.path.join(self._work_dir(request.name), "compiled"), resume_site
+            )
+            digest = _digest(plan)
+            if document and document["status"] == states.CREATE_COMPLETE and document["digest"] == digest:
+                missing = self._missing_hosts(document, plan)
+                if not missing:
+                    return False, document
+                self._say(document, "hosts missing on " + document["site"] + ": " + ", ".join(missing))
+            if check_mode:
+                if not choices:
+                    raise DeploymentError(_no_site(ranking))
+                preview = document or states.new_document(request.name, request.project, request.template, digest)
+                return True, {**preview, "ranking": ranking, "site": choices[0].site}
+            plan.write()
             # A service that ran (complete, or an update of it that failed) is updated where it
             # runs; if that fails it stays there as it is: no failover, nothing removed.
             updating = bool(resume_site) and document["status"] in (states.CREATE_COMPLETE, states.CREATE_FAILED)
@@ -161,7 +158,8 @@ class Orchestrator:
                 digest=digest,
                 ranking=ranking,
                 project=request.project,
-                teardown=any(op["operation"] in ("stop", "delete") for op in plan.operations),
+                teardown=plan.teardown,
+                plays={play: step.node for play, step in plan.plays.items()},
             )
             document["nodes"] = {name: document["nodes"].get(name, {"state": "initial"}) for name in plan.node_order}
             self.store.write(document)
@@ -178,7 +176,7 @@ class Orchestrator:
                 choices = choices[:1]
             started = time.monotonic()
             for choice in choices[: max(1, request.max_attempts)]:
-                error = self._attempt(document, request, plan, needs, choice, keep=updating)
+                error = self._attempt(document, request, plan, choice, keep=updating)
                 if error is None:
                     document["timings"]["deploy_seconds"] = round(time.monotonic() - started, 2)
                     self.store.write(document)
@@ -200,14 +198,14 @@ class Orchestrator:
         self.store.write(document)
         raise DeploymentError(reason, document)
 
-    def _missing_hosts(self, document: dict, needs) -> list:
+    def _missing_hosts(self, document: dict, plan) -> list:
         try:
             present = set(self._provider(document["site"]).deployment_hosts(document["name"]))
         except (SiteError, KeyError, StopIteration):
-            return [host.node for host in needs.hosts]
-        return [host.node for host in needs.hosts if document["nodes"].get(host.node, {}).get("host") not in present]
+            return [host.node for host in plan.hosts]
+        return [host.node for host in plan.hosts if document["nodes"].get(host.node, {}).get("host") not in present]
 
-    def _attempt(self, document: dict, request: Request, plan, needs, choice, keep=False) -> str | None:
+    def _attempt(self, document: dict, request: Request, plan, choice, keep=False) -> str | None:
         """One site: provision, configure; None on success, else the error (the site cleaned,
         unless keep: an update of a running service leaves it where it is)."""
         provider = self._provider(choice.site)
@@ -225,7 +223,7 @@ class Orchestrator:
         self._say(document, f"site {choice.site} ({choice.reason}){': resuming' if resuming else ''}")
         deadline = time.monotonic() + request.site_timeout
         attached = {}
-        for volume in needs.volumes:
+        for volume in plan.volumes:
             for compute, location in volume.attachments:
                 attached.setdefault(compute, []).append((volume.node, location))
         hosts = [
@@ -238,9 +236,9 @@ class Orchestrator:
                 public=host.public,
                 volumes=attached.get(host.node, []),
             )
-            for host in needs.hosts
+            for host in plan.hosts
         ]
-        volumes = [VolumeRequest(volume.node, volume.size_gb) for volume in needs.volumes]
+        volumes = [VolumeRequest(volume.node, volume.size_gb) for volume in plan.volumes]
         phase_started = time.monotonic()
         try:
             for host in hosts:
@@ -255,7 +253,7 @@ class Orchestrator:
             {"node": h.node, "name": h.name, "address": h.address, "public_address": h.public_address, **h.facts}
             for h in provisioned
         ]
-        groups = {host["name"]: host["group"] for host in plan.hosts}
+        groups = {host.node: host.group for host in plan.hosts}
         for host in provisioned:
             entry = document["nodes"].setdefault(host.node, {})
             entry.update(
@@ -268,7 +266,7 @@ class Orchestrator:
             )
             if entry.get("state") in ("initial", "creating", "error", None):
                 entry["state"] = "created"
-        for volume in needs.volumes:
+        for volume in plan.volumes:
             document["nodes"].setdefault(volume.node, {}).update(state="created", site=choice.site)
         attempt["phase"] = "configure"
         self.store.write(document)
@@ -284,7 +282,7 @@ class Orchestrator:
             max(1.0, deadline - time.monotonic()),
             on_node=lambda node, node_state: self._node(document, node, node_state),
             envvars=request.envvars,
-            nodes=set(plan.node_order),
+            plays=plan.plays,
         )
         attempt["configure_seconds"] = round(time.monotonic() - phase_started, 2)
         if not result.ok:
@@ -404,6 +402,7 @@ class Orchestrator:
             self._inventory(document, site, live, request.secrets_dir if request else ""),
             request.site_timeout if request else 1800,
             envvars=request.envvars if request else {},
+            plays={play: PlayStep(node) for play, node in (document.get("plays") or {}).items()},
         )
         return "" if result.ok else f"undeploy playbook: {result.reason()}"
 

@@ -2,64 +2,24 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which sites can take a service, and in which order to try them.
 
-``needs_of(plan)`` reads what a compiled template asks for (hosts with their cores, memory,
-OS and public address, volumes); ``rank_sites`` filters the federation's sites by the SLA
-(project, services, quotas, flavors and images) and by the template's placement policies,
-and ranks the rest by SLA priority, then by the share of their tightest quota the service
-leaves free, then by how fast they answered. Every site gets a one-line reason, whether it
+``rank_sites`` reads what a compiled plan asks for (its hosts with their cores, memory, OS and
+public address, its volumes, the SLA its placement policies want: plan.py), filters the
+federation's sites by the SLA (project, services, quotas, flavors and images) and by those
+policies, and ranks the rest by SLA priority, then by the share of their tightest quota the
+service leaves free, then by how fast they answered. Every site gets a one-line reason, whether it
 is a candidate or not: the operator sees why a service went where it went.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ansible_collections.infn.cloud.plugins.module_utils.tosca.values import ValueProblem, scalar_unit
-
-GIB = 1024**3
-DEFAULT_CORES = 1
-DEFAULT_RAM_GB = 1.0
-PLACEMENT_TYPE = "tosca.policies.Placement"
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.plan import HostSpec, Plan
 
 
 class PlacementError(Exception):
     """The request cannot be placed anywhere; the message says why, per site when it can."""
-
-
-@dataclass
-class HostNeed:
-    node: str
-    cores: int = DEFAULT_CORES
-    ram_gb: float = DEFAULT_RAM_GB
-    gpus: int = 0
-    public: bool = False
-    os: dict = field(default_factory=dict)  # type, distribution, version, architecture, image
-
-
-@dataclass
-class VolumeNeed:
-    node: str
-    size_gb: float
-    attachments: list = field(default_factory=list)  # (compute node, location)
-
-
-@dataclass
-class Needs:
-    hosts: list
-    volumes: list
-    services: tuple
-    sla_ids: tuple = ()  # from placement policies: the SLA id or site name wanted
-
-    def totals(self) -> dict:
-        return {
-            "instances": len(self.hosts),
-            "cores": sum(h.cores for h in self.hosts),
-            "ram_gb": sum(h.ram_gb for h in self.hosts),
-            "gpus": sum(h.gpus for h in self.hosts),
-            "public_ips": sum(1 for h in self.hosts if h.public),
-            "volume_gb": sum(v.size_gb for v in self.volumes),
-        }
 
 
 @dataclass
@@ -74,68 +34,6 @@ class Choice:
     reason: str
     images: dict  # node -> image name
     flavors: dict  # node -> flavor name or None
-
-
-def _number(value, default):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return default
-    return value
-
-
-def _size_gb(value, default):
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)  # a bare number is taken as GiB
-    try:
-        return scalar_unit(value, "scalar-unit.size") / GIB
-    except ValueProblem:
-        return default  # a run-time value: the default size
-
-
-def needs_of(plan) -> Needs:
-    """What a compiled plan asks of a site."""
-    hosts = []
-    for host in plan.hosts:
-        capabilities = host.get("capabilities") or {}
-        size = capabilities.get("host") or {}
-        endpoint = capabilities.get("endpoint") or {}
-        os_wanted = {
-            key: str(value)
-            for key, value in (capabilities.get("os") or {}).items()
-            if key in ("type", "distribution", "version", "architecture", "image")
-            and isinstance(value, (str, int, float))
-        }
-        hosts.append(
-            HostNeed(
-                node=host["name"],
-                cores=max(1, math.ceil(_number(size.get("num_cpus"), DEFAULT_CORES))),
-                ram_gb=_size_gb(size.get("mem_size"), DEFAULT_RAM_GB),
-                gpus=int(_number(size.get("num_gpus"), 0)),
-                public=str(endpoint.get("network_name", "")).upper() == "PUBLIC",
-                os=os_wanted,
-            )
-        )
-    volumes = []
-    topology = plan.topology
-    for resource in plan.resources:
-        if resource["kind"] != "storage":
-            continue
-        properties = resource.get("properties") or {}
-        attachments = []
-        if topology is not None:
-            for node in topology.nodes.values():
-                for requirement in node.requirements:
-                    if requirement.target is not None and requirement.target.name == resource["name"]:
-                        location = (requirement.relationship_properties or {}).get("location")
-                        attachments.append((node.name, location if isinstance(location, str) else None))
-        volumes.append(VolumeNeed(resource["name"], _size_gb(properties.get("size"), 1.0), attachments))
-    sla_ids = []
-    for policy in plan.policies:
-        typedef = topology.policies[policy["name"]][0] if topology is not None else None
-        if typedef is not None and typedef.is_a(PLACEMENT_TYPE):
-            wanted = (policy.get("properties") or {}).get("sla_id")
-            if isinstance(wanted, str) and wanted:
-                sla_ids.append(wanted)
-    return Needs(hosts, volumes, ("vm",) if hosts else (), tuple(sla_ids))
 
 
 def image_matches(image: dict, wanted: dict) -> bool:
@@ -157,7 +55,7 @@ def image_matches(image: dict, wanted: dict) -> bool:
     return True
 
 
-def smallest_flavor(flavors: list, need: HostNeed):
+def smallest_flavor(flavors: list, need: HostSpec):
     fitting = [
         flavor
         for flavor in flavors
@@ -170,20 +68,20 @@ def _describe_os(wanted: dict) -> str:
     return " ".join(f"{key} {value}" for key, value in wanted.items()) or "any OS"
 
 
-def rank_sites(federation, needs: Needs, project: str, answers: dict, only_sites=(), resume_site=None) -> tuple:
+def rank_sites(federation, plan: Plan, project: str, answers: dict, only_sites=(), resume_site=None) -> tuple:
     """(choices best first, report): report has one entry per site of the federation.
 
     answers maps a site name to its SiteResult (plugins/module_utils/sites.py) whose value is
     the site's (Capacity, Offer or why it offers nothing); a site missing from answers was not
     asked. resume_site already holds the service's hosts: its quota is not counted twice.
     """
-    totals = needs.totals()
+    totals = plan.totals()
     report, choices = [], []
-    wanted_ids = set(needs.sla_ids)
+    wanted_ids = set(plan.sla_ids)
     for site in federation.sites:
         entry = {"site": site.name, "provider": site.provider, "priority": site.sla.priority, "eligible": False}
         report.append(entry)
-        reason = _exclusion(site, needs, project, only_sites, wanted_ids)
+        reason = _exclusion(site, plan, project, only_sites, wanted_ids)
         answer = answers.get(site.name)
         capacity, offer = answer.value if answer is not None and answer.ok else (None, None)
         images, flavors = {}, {}
@@ -200,7 +98,7 @@ def rank_sites(federation, needs: Needs, project: str, answers: dict, only_sites
             short = capacity.shortfall(totals)
             reason = "not enough quota: " + "; ".join(short) if short else ""
         if not reason:
-            for host in needs.hosts:
+            for host in plan.hosts:
                 image = next((i for i in offer.images if image_matches(i, host.os)), None)
                 if image is None:
                     offered = ", ".join(i["name"] for i in offer.images) or "none"
@@ -240,14 +138,14 @@ def rank_sites(federation, needs: Needs, project: str, answers: dict, only_sites
     return choices, report
 
 
-def _exclusion(site, needs: Needs, project: str, only_sites, wanted_ids: set) -> str:
+def _exclusion(site, plan: Plan, project: str, only_sites, wanted_ids: set) -> str:
     if only_sites and site.name not in only_sites:
         return "not among the sites asked for (" + ", ".join(only_sites) + ")"
     if wanted_ids and not wanted_ids & {site.name, site.sla.id}:
         return "the template's placement policy asks for " + ", ".join(sorted(wanted_ids))
     if site.sla.projects and project not in site.sla.projects:
         return f"its SLA does not admit project {project!r} (only " + ", ".join(site.sla.projects) + ")"
-    missing = [service for service in needs.services if service not in site.sla.services]
+    missing = [service for service in plan.services if service not in site.sla.services]
     if site.sla.services and missing:
         return "its SLA offers no " + ", ".join(missing) + " service (only " + ", ".join(site.sla.services) + ")"
     return ""

@@ -2,10 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Running a compiled service playbook through ansible-runner, its events turned into progress.
 
-The compiler names each play ``<node>: Standard.<step>`` (or ``<node>: <requirement> ->
-<target>: Configure.<operation>``): a play's start says which node is at which step; a failed
-or unreachable task says which node failed, on which host, and why. The outputs come from the
-``set_stats`` of the compiled playbook's last play.
+The plan says whose each play is (``Plan.plays``: play name -> node and lifecycle step): a
+play's start says which node is at which step; a failed or unreachable task says which node
+failed, on which host, and why. The outputs come from the ``set_stats`` of the compiled
+playbook's last play.
 """
 
 from __future__ import annotations
@@ -53,15 +53,6 @@ class RunResult:
         return f"ansible-playbook ended {self.status} (rc {self.rc})" + (f": {self.tail}" if self.tail else "")
 
 
-def play_node(play_name: str) -> tuple:
-    """(node, step or None) of a compiled play's name; (None, None) for the service's own plays."""
-    node, separator, rest = play_name.partition(": ")
-    if not separator:
-        return None, None
-    step = rest[len("Standard.") :] if rest.startswith("Standard.") else None
-    return node, step if step in STEP_STATES else None
-
-
 def _message(result: dict) -> str:
     text = result.get("msg") or result.get("stderr") or result.get("reason") or ""
     if not text and result.get("results"):  # a loop: the first failed item's message
@@ -78,15 +69,18 @@ def run_playbook(
     on_node=None,
     envvars: dict | None = None,
     extravars: dict | None = None,
-    nodes=None,
+    plays: dict | None = None,
 ) -> RunResult:
     """Runs the playbook; on_node(node, state) is called as nodes move through their steps.
-    nodes, when given, are the node names a play name may start with (an imported playbook's
-    own play named 'Setup: web' is not a node's)."""
+    plays maps the plays of the nodes' operations to their PlayStep (plan.py); any other play
+    (an imported playbook's own, the service's outputs) belongs to no node."""
+    plays = plays or {}
 
     def node_of(play: str) -> tuple:
-        node, step = play_node(play)
-        return (node, step) if nodes is None or node in nodes else (None, None)
+        found = plays.get(play)
+        if found is None:
+            return None, None
+        return found.node, found.step if found.step in STEP_STATES else None
 
     if not HAS_ANSIBLE_RUNNER:
         raise RuntimeError("ansible-runner is not installed (it is in the collection's requirements.txt)")

@@ -18,13 +18,22 @@ import contextlib
 import gc
 import os
 import re
-import shutil
 import zipfile
-from dataclasses import dataclass, field
 
 from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, Mark, Problem, Problems
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import RuntimeValue
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.loader import Service, load_service, mapped_path
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.plan import (
+    DEFAULT_VOLUME_GB,
+    NetworkSpec,
+    Operation,
+    Plan,
+    PlayStep,
+    VolumeSpec,
+    host_spec,
+    input_specs,
+    size_gb,
+)
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.topology import (
     NodeTemplate,
     Topology,
@@ -46,47 +55,9 @@ _ON_SOURCE = frozenset({"pre_configure_source", "post_configure_source", "add_ta
 COMPUTE_TYPES = ("tosca.nodes.Compute", "tosca.nodes.Abstract.Compute")
 STORAGE_TYPES = ("tosca.nodes.Abstract.Storage", "tosca.nodes.BlockStorage", "tosca.nodes.ObjectStorage")
 NETWORK_TYPES = ("tosca.nodes.network.Network", "tosca.nodes.network.Port")
+PLACEMENT_TYPE = "tosca.policies.Placement"
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-@dataclass
-class Plan:
-    """What compiling produced and what a run will need."""
-
-    name: str
-    playbook_path: str
-    vars_path: str
-    undeploy_path: str
-    node_order: list
-    levels: list
-    hosts: list  # Compute nodes to provision: name, group, type, capabilities' properties
-    resources: list  # storage and network nodes to provision
-    operations: list  # node, interface, operation, kind, implementation, hosts
-    unresolved: list  # run-time values: attribute/output lookups and inputs to give at run time
-    outputs: list
-    policies: list = field(default_factory=list)  # name, type, targets, properties (placement, scaling)
-    groups: list = field(default_factory=list)  # name, type, members, properties
-    warnings: list = field(default_factory=list)  # Problems: the template's and the compiler's
-    topology: Topology | None = None
-
-    def as_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "playbook": self.playbook_path,
-            "vars_file": self.vars_path,
-            "undeploy_playbook": self.undeploy_path,
-            "node_order": self.node_order,
-            "levels": self.levels,
-            "hosts": self.hosts,
-            "resources": self.resources,
-            "operations": self.operations,
-            "unresolved": self.unresolved,
-            "outputs": self.outputs,
-            "policies": self.policies,
-            "groups": self.groups,
-            "warnings": [str(warning) for warning in self.warnings],
-        }
 
 
 def _literal(value) -> str:
@@ -209,6 +180,7 @@ class Compiler:
         self._node_groups: dict = {}  # node name -> its group (or localhost)
         self._files: dict = {}  # implementation path -> whether it is a file (nodes of a type share one)
         self._relative_paths: dict = {}  # implementation path -> its path from output_dir
+        self.known_files: set | None = None  # a CSAR's files, as they will be unpacked; None: the disk's
         self.state_vars: dict = {}
         self._used_names: set = set()
         self._node_data: dict = {}
@@ -217,6 +189,7 @@ class Compiler:
         self.runtime_inputs: set = set()  # inputs without a value: extra vars of the run
         self.captured: set = set()  # nodes whose attributes or outputs something reads
         self.teardown: list = []  # the undeploy playbook's plays
+        self.plays: dict = {}  # play name -> PlayStep, for the plays of the nodes' operations
         self.warnings: list = []
 
     def _relative(self, path: str) -> str:
@@ -413,7 +386,8 @@ class Compiler:
         file = primary if os.path.isabs(primary) else os.path.normpath(os.path.join(self.template_dir, primary))
         exists = self._files.get(file)
         if exists is None:
-            exists = self._files[file] = os.path.isfile(file)
+            known = self.known_files
+            exists = self._files[file] = file in known if known is not None else os.path.isfile(file)
         if not exists:
             self.problems.add(
                 operation.mark or node.mark,
@@ -505,8 +479,12 @@ class Compiler:
                 plays.extend(self._standard_operation(node, step, group, implementation, inputs, operations, step))
                 self._relationship_operations(node, after, operations, plays)
         self.teardown = self._teardown_plays(order, operations)
-        hosts = []
-        resources = []
+        return plays, node_vars, operations
+
+    def resources(self, order: list) -> tuple[list, list, list]:
+        """(hosts, volumes, networks) a site makes for the service, in deployment order."""
+        nodes = self.topology.nodes
+        hosts, volumes, networks = [], [], []
         for name in order:
             node = nodes[name]
             kind = _kind(node)
@@ -521,20 +499,29 @@ class Compiler:
                     for c in node.capabilities.values()
                     if c.assigned
                 }
-                hosts.append(
-                    {
-                        "name": name,
-                        "group": self.group_of(node),
-                        "type": node.type.name,
-                        "capabilities": capabilities,
-                        "properties": self.node_data(node),
-                    }
+                hosts.append(host_spec(name, self.group_of(node), node.type.name, capabilities, self.node_data(node)))
+            elif kind == "storage":
+                properties = self.node_data(node)
+                volumes.append(
+                    VolumeSpec(
+                        name,
+                        node.type.name,
+                        size_gb(properties.get("size"), DEFAULT_VOLUME_GB),
+                        tuple(self._attachments(node)),
+                        properties,
+                    )
                 )
-            elif kind in ("storage", "network"):
-                resources.append(
-                    {"name": name, "kind": kind, "type": node.type.name, "properties": self.node_data(node)}
-                )
-        return plays, node_vars, operations, hosts, resources
+            elif kind == "network":
+                networks.append(NetworkSpec(name, node.type.name, self.node_data(node)))
+        return hosts, volumes, networks
+
+    def _attachments(self, volume: NodeTemplate):
+        """(compute node, mount location or None) of each requirement that targets the volume."""
+        for node in self.topology.nodes.values():
+            for requirement in node.requirements:
+                if requirement.target is volume:
+                    location = (requirement.relationship_properties or {}).get("location")
+                    yield node.name, location if isinstance(location, str) else None
 
     def _teardown_plays(self, order: list, operations: list) -> list:
         """Standard.stop then Standard.delete of every node, dependents first (the undeploy
@@ -560,14 +547,7 @@ class Compiler:
         """The plays of a node's Standard operation, recorded in operations; kept names the step
         whose published attributes and outputs are kept (None: nothing is kept)."""
         operations.append(
-            {
-                "node": node.name,
-                "interface": "Standard",
-                "operation": step,
-                "kind": implementation["kind"],
-                "implementation": implementation["implementation"],
-                "hosts": group,
-            }
+            Operation(node.name, "Standard", step, implementation["kind"], implementation["implementation"], group)
         )
         path = self._op_path(node, "Standard", step)
         return self._plays(node, f"{node.name}: Standard.{step}", group, implementation, inputs, kept, path)
@@ -596,15 +576,15 @@ class Compiler:
                 inputs = self._rendered_inputs.get((node.name, requirement.name, "Configure", name), {})
                 relationship = f"{requirement.name} -> {target.name}"
                 operations.append(
-                    {
-                        "node": node.name,
-                        "relationship": relationship,
-                        "interface": "Configure",
-                        "operation": name,
-                        "kind": implementation["kind"],
-                        "implementation": implementation["implementation"],
-                        "hosts": group,
-                    }
+                    Operation(
+                        node.name,
+                        "Configure",
+                        name,
+                        implementation["kind"],
+                        implementation["implementation"],
+                        group,
+                        relationship,
+                    )
                 )
                 label = f"{node.name}: {relationship}: Configure.{name}"
                 plays.extend(self._plays(node, label, group, implementation, inputs, None, path))
@@ -620,6 +600,9 @@ class Compiler:
         path: str,
     ) -> list:
         """The plays of one operation; step names the Standard operation whose results are kept."""
+        self.plays[label] = PlayStep(node.name, step)
+        if step and node.name in self.captured:
+            self.plays[f"{label}: keep what it published"] = PlayStep(node.name)
         common_vars = {"tosca_node": node.name, "tosca_properties": "{{ tosca_nodes[tosca_node]['properties'] }}"}
         kind = implementation["kind"]
         plays: list = []
@@ -692,35 +675,33 @@ class Compiler:
         }
 
 
-def _dump(data, path: str, header: str) -> None:
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(header + "---\n" + dumps(data))
-    os.replace(temporary, path)
-
-
 def compile_topology(
     topology: Topology, output_dir: str, name: str, role_registry: dict | None = None, import_map: dict | None = None
 ) -> Plan:
-    """Writes <name>.yml and <name>.vars.yml into output_dir; DescriptionError on problems."""
+    """The plan of a checked topology, its files for output_dir in memory (Plan.write() writes
+    them); DescriptionError on problems."""
     problems = Problems()
     order, levels = dependency_order(topology, problems)
     problems.raise_if_any()
-    os.makedirs(output_dir, exist_ok=True)
+    output_dir = os.path.abspath(output_dir)
     source = topology.service.source
-    compiler = Compiler(topology, os.path.abspath(output_dir), name, role_registry, import_map, problems)
+    compiler = Compiler(topology, output_dir, name, role_registry, import_map, problems)
+    csar = None
     if source.zip_file:
-        # Implementations inside a CSAR are unpacked beside the playbook.
-        unpacked = os.path.join(os.path.abspath(output_dir), f"{name}.csar")
-        shutil.rmtree(unpacked, ignore_errors=True)  # nothing left from an earlier version
+        # Implementations inside a CSAR are unpacked beside the playbook when it is written;
+        # until then the archive's list says which exist.
+        unpacked = os.path.join(output_dir, f"{name}.csar")
+        csar = (source.zip_file, unpacked)
         with zipfile.ZipFile(source.zip_file) as archive:
-            archive.extractall(unpacked)
-        compiler.template_dir = os.path.dirname(os.path.join(unpacked, source.member))
+            members = [member for member in archive.namelist() if not member.endswith("/")]
+        compiler.template_dir = os.path.dirname(os.path.normpath(os.path.join(unpacked, source.member)))
+        compiler.known_files = {os.path.normpath(os.path.join(unpacked, member)) for member in members}
     # A first pass finds which nodes are read at run time (outputs, inputs, attributes).
     outputs = {name_: compiler.data(output.value) for name_, output in topology.outputs.items()}
     for node in topology.nodes.values():
         compiler.node_data(node)
-    plays, node_vars, operations, hosts, resources = compiler.compile(order, levels)
+    plays, node_vars, operations = compiler.compile(order, levels)
+    hosts, volumes, networks = compiler.resources(order)
     problems.raise_if_any()
     head: list = []
     if compiler.runtime_inputs:
@@ -765,12 +746,7 @@ def compile_topology(
                 [{"name": "Nothing to do", "ansible.builtin.meta": "noop"}],
             )
         ]
-    playbook_path = os.path.join(os.path.abspath(output_dir), f"{name}.yml")
-    vars_path = os.path.join(os.path.abspath(output_dir), f"{name}.vars.yml")
-    undeploy_path = os.path.join(os.path.abspath(output_dir), f"{name}.undeploy.yml")
-    header = f"# Compiled by infn.cloud.tosca from {source.path}; do not edit: compile again.\n"
-    _dump({"tosca_inputs": compiler.data(topology.input_values), "tosca_nodes": node_vars}, vars_path, header)
-    _dump(playbook, playbook_path, header)
+    header = f"# Compiled by infn.cloud.tosca from {source.path}; do not edit: compile again.\n---\n"
     teardown = compiler.teardown or [
         compiler._play(
             "Nothing to run: no node has a stop or delete operation",
@@ -778,25 +754,42 @@ def compile_topology(
             [{"name": "Nothing to do", "ansible.builtin.meta": "noop"}],
         )
     ]
-    _dump(teardown, undeploy_path, header)
-    unresolved = sorted(compiler.unresolved)
+    files = {
+        f"{name}.yml": header + dumps(playbook),
+        f"{name}.vars.yml": header
+        + dumps({"tosca_inputs": compiler.data(topology.input_values), "tosca_nodes": node_vars}),
+        f"{name}.undeploy.yml": header + dumps(teardown),
+    }
     return Plan(
-        name,
-        playbook_path,
-        vars_path,
-        undeploy_path,
-        order,
-        levels,
-        hosts,
-        resources,
-        operations,
-        unresolved,
-        sorted(outputs),
-        [_grouping(name, entry, "targets", compiler) for name, entry in topology.policies.items()],
-        [_grouping(name, entry, "members", compiler) for name, entry in topology.groups.items()],
-        topology.service.warnings + compiler.warnings,
-        topology,
+        name=name,
+        output_dir=output_dir,
+        files=files,
+        node_order=order,
+        levels=levels,
+        inputs=input_specs(topology, compiler.runtime_inputs),
+        hosts=hosts,
+        volumes=volumes,
+        networks=networks,
+        operations=operations,
+        plays=compiler.plays,
+        outputs=sorted(outputs),
+        unresolved=sorted(compiler.unresolved),
+        policies=[_grouping(name, entry, "targets", compiler) for name, entry in topology.policies.items()],
+        groups=[_grouping(name, entry, "members", compiler) for name, entry in topology.groups.items()],
+        sla_ids=_sla_ids(topology, compiler),
+        warnings=topology.service.warnings + compiler.warnings,
+        csar=csar,
     )
+
+
+def _sla_ids(topology: Topology, compiler: Compiler) -> tuple:
+    """What the placement policies ask for: an SLA id or a site name each."""
+    wanted = []
+    for typedef, _targets, properties in topology.policies.values():
+        sla_id = (compiler.data(properties) or {}).get("sla_id")
+        if typedef.is_a(PLACEMENT_TYPE) and isinstance(sla_id, str) and sla_id:
+            wanted.append(sla_id)
+    return tuple(wanted)
 
 
 def _grouping(name: str, entry: tuple, members_key: str, compiler: Compiler) -> dict:
@@ -848,8 +841,10 @@ def compile_file(
     role_registry: dict | None = None,
     allow_network: bool = False,
     name: str | None = None,
+    write: bool = True,
 ) -> Plan:
-    """Validates the template at path and writes its playbook and vars into output_dir."""
+    """Validates the template at path and compiles it; its playbook and vars are written into
+    output_dir unless write is false (Plan.write() does it later, or never: check mode)."""
     with _collector_paused():
         topology = validate_file(path, inputs, import_map, allow_network)
         if name is None:
@@ -859,4 +854,7 @@ def compile_file(
             raise DescriptionError(
                 [Problem(Mark(path, 1, 1), "", f"name {name!r}: expected letters, digits, '_', '.' or '-'")]
             )
-        return compile_topology(topology, output_dir, name, role_registry, import_map)
+        plan = compile_topology(topology, output_dir, name, role_registry, import_map)
+    if write:
+        plan.write()
+    return plan

@@ -118,7 +118,18 @@ def test_a_valid_template_lists_its_nodes(tmp_path, ansible_env, template):
         {"name": "web", "type": "tosca.nodes.SoftwareComponent"},
         {"name": "server", "type": "tosca.nodes.Compute"},
     ]
-    assert result["inputs"] == ["cpus"]
+    assert result["inputs"] == [
+        {
+            "name": "cpus",
+            "type": "integer",
+            "required": True,
+            "default": None,
+            "has_default": False,
+            "constraints": ["in_range: [1, 16]"],
+            "description": "",
+            "value_needed": True,
+        }
+    ]
     assert result["outputs"] == ["address"]
     assert result["template_warnings"] == []
     # A key given twice is a warning, shown positioned, and the template is still valid.

@@ -10,8 +10,8 @@ import pytest
 
 from ansible_collections.infn.cloud.plugins.module_utils.deployment import orchestrator
 from ansible_collections.infn.cloud.plugins.module_utils.deployment import state as states
-from ansible_collections.infn.cloud.plugins.module_utils.deployment.placement import needs_of, rank_sites
-from ansible_collections.infn.cloud.plugins.module_utils.deployment.runner import play_node, run_playbook
+from ansible_collections.infn.cloud.plugins.module_utils.deployment.placement import rank_sites
+from ansible_collections.infn.cloud.plugins.module_utils.deployment.runner import run_playbook
 from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
 from ansible_collections.infn.cloud.plugins.module_utils.providers.base import Capacity, Offer, SiteError
 from ansible_collections.infn.cloud.plugins.module_utils.sites import SiteResult
@@ -101,33 +101,30 @@ def answer(site, free_instances=6, reachable=True, images=(DEBIAN,), flavors=Non
     return SiteResult(site, value, error, seconds)
 
 
-def test_needs_of_a_template(web_db):
-    needs = needs_of(web_db)
-    assert [(h.node, h.cores, round(h.ram_gb, 3), h.public) for h in needs.hosts] == [
+def test_what_a_template_needs_of_a_site(web_db):
+    assert [(h.node, h.cores, round(h.ram_gb, 3), h.public) for h in web_db.hosts] == [
         ("db_server", 1, 0.477, False),
         ("web_server", 1, 0.477, True),
     ]
-    assert needs.hosts[0].os == {"type": "linux", "distribution": "debian"}
-    assert needs.services == ("vm",)
-    assert needs.totals()["instances"] == 2 and needs.totals()["public_ips"] == 1
+    assert web_db.hosts[0].os == {"type": "linux", "distribution": "debian"}
+    assert web_db.services == ("vm",)
+    assert web_db.totals()["instances"] == 2 and web_db.totals()["public_ips"] == 1
 
 
 def test_sites_rank_by_priority_then_free_share(web_db, federation):
-    needs = needs_of(web_db)
     answers = {"paas-a": answer("paas-a"), "paas-b": answer("paas-b")}
-    choices, ranking = rank_sites(federation, needs, "demo", answers)
+    choices, ranking = rank_sites(federation, web_db, "demo", answers)
     assert [c.site for c in choices] == ["paas-a", "paas-b"]
     assert ranking[0]["reason"] == "SLA priority 10; leaves 67% of its instances free; answered in 0.10 s"
     assert choices[0].images == {"db_server": DEBIAN["name"], "web_server": DEBIAN["name"]}
 
 
 def test_each_excluded_site_says_why(web_db, federation):
-    needs = needs_of(web_db)
     cases = {
         "paas-a": answer("paas-a", free_instances=1),
         "paas-b": answer("paas-b", images=[{"name": "ubuntu-22.04", "distribution": "ubuntu", "version": "22.04"}]),
     }
-    choices, ranking = rank_sites(federation, needs, "demo", cases)
+    choices, ranking = rank_sites(federation, web_db, "demo", cases)
     assert choices == []
     reasons = {entry["site"]: entry["reason"] for entry in ranking}
     assert reasons == {
@@ -136,7 +133,7 @@ def test_each_excluded_site_says_why(web_db, federation):
     }
     _choices, ranking = rank_sites(
         federation,
-        needs,
+        web_db,
         "physics",
         {"paas-a": answer("paas-a", reachable=False), "paas-b": answer("paas-b", error="no answer within 30s")},
     )
@@ -154,11 +151,11 @@ def test_flavors_are_the_smallest_that_fit(web_db, federation):
         {"name": "tiny", "cores": 1, "ram_gb": 0.25},
     ]
     choices, _ranking = rank_sites(
-        federation, needs_of(web_db), "demo", {"paas-a": answer("paas-a", flavors=flavors)}, only_sites=("paas-a",)
+        federation, web_db, "demo", {"paas-a": answer("paas-a", flavors=flavors)}, only_sites=("paas-a",)
     )
     assert choices[0].flavors == {"db_server": "small", "web_server": "small"}
     _choices, ranking = rank_sites(
-        federation, needs_of(web_db), "demo", {"paas-a": answer("paas-a", flavors=flavors[2:])}, only_sites=("paas-a",)
+        federation, web_db, "demo", {"paas-a": answer("paas-a", flavors=flavors[2:])}, only_sites=("paas-a",)
     )
     assert (
         ranking[0]["reason"] == "no flavor for db_server (1 cores, 0.476837 GiB); it offers: tiny (1 cores, 0.25 GiB)"
@@ -167,7 +164,7 @@ def test_flavors_are_the_smallest_that_fit(web_db, federation):
 
 def test_the_site_holding_a_deployment_comes_first_and_its_hosts_are_not_counted_twice(web_db, federation):
     answers = {"paas-a": answer("paas-a"), "paas-b": answer("paas-b", free_instances=0)}
-    choices, _ranking = rank_sites(federation, needs_of(web_db), "demo", answers, resume_site="paas-b")
+    choices, _ranking = rank_sites(federation, web_db, "demo", answers, resume_site="paas-b")
     assert [c.site for c in choices] == ["paas-b", "paas-a"]
 
 
@@ -191,9 +188,7 @@ def test_a_placement_policy_names_the_sla(tmp_path, federation):
         )
     )
     plan = compile_file(str(template), str(tmp_path / "out"))
-    choices, ranking = rank_sites(
-        federation, needs_of(plan), "demo", {"paas-a": answer("paas-a"), "paas-b": answer("paas-b")}
-    )
+    choices, ranking = rank_sites(federation, plan, "demo", {"paas-a": answer("paas-a"), "paas-b": answer("paas-b")})
     assert [c.site for c in choices] == ["paas-b"]
     assert ranking[1] == {
         "site": "paas-a",
@@ -202,6 +197,36 @@ def test_a_placement_policy_names_the_sla(tmp_path, federation):
         "eligible": False,
         "reason": "the template's placement policy asks for sla-b",
     }
+
+
+def test_a_template_missing_inputs_is_refused_before_any_site_is_asked(tmp_path, federation):
+    template = tmp_path / "needs.yaml"
+    template.write_text(
+        textwrap.dedent(
+            """\
+            tosca_definitions_version: tosca_simple_yaml_1_3
+            topology_template:
+              inputs:
+                cores: {type: integer, constraints: [{in_range: [1, 8]}]}
+                unused: {type: string}
+              node_templates:
+                vm:
+                  type: tosca.nodes.Compute
+                  capabilities: {host: {properties: {num_cpus: {get_input: cores}}}}
+            """
+        )
+    )
+    runner = orchestrator.Orchestrator(federation, states.DeploymentStore(str(tmp_path / "state")))
+    request = orchestrator.Request(name="needs", template=str(template), project="demo")
+    with pytest.raises(orchestrator.DeploymentError) as caught:
+        runner.plan(request, str(tmp_path / "out"))
+    # Typed from the plan: the option to use, each input's type and constraints; an input the
+    # template never reads is not asked for.
+    assert str(caught.value) == (
+        "the template reads inputs that have no value and no default; give them in the inputs option: "
+        "cores (integer, in_range: [1, 8])"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 # ---- running a compiled service through ansible-runner ----
@@ -284,7 +309,7 @@ def _compile_and_run(folder, inventory, inputs, playbook="playbook_path"):
         on_node=lambda node, state: seen.append(f"{node}: {state}"),
         envvars={"ANSIBLE_COLLECTIONS_PATH": env.get("ANSIBLE_COLLECTIONS_PATH", str(REPO / "build/collections"))},
         extravars={"log": str(folder / "run.log")},
-        nodes=set(plan.node_order),
+        plays=plan.plays,
     )
     return plan, result, seen
 
@@ -310,21 +335,9 @@ def test_the_undeploy_playbook_stops_and_deletes_dependents_first(service):
     folder, inventory = service
     plan, result, _seen = _compile_and_run(folder, inventory, {}, playbook="undeploy_path")
     assert result.ok, result.reason()
-    assert [op["operation"] for op in plan.operations if op["operation"] in ("stop", "delete")] == ["stop", "delete"]
+    assert [op.operation for op in plan.operations if op.operation in ("stop", "delete")] == ["stop", "delete"]
+    assert plan.teardown
     assert (folder / "run.log").read_text().splitlines() == ["web stop on vm-1", "db delete on vm-1"]
-
-
-@pytest.mark.parametrize(
-    ("play", "expected"),
-    [
-        ("db: Standard.create", ("db", "create")),
-        ("web: dependency -> db: Configure.pre_configure_source", ("web", None)),
-        ("Outputs of the service", (None, None)),
-        ("Install Redis", (None, None)),
-    ],
-)
-def test_play_names_tell_the_node_and_step(play, expected):
-    assert play_node(play) == expected
 
 
 # ---- cleanup after a failed attempt ----

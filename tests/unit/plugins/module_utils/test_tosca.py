@@ -11,6 +11,7 @@ from ansible.template import Templar, trust_as_template
 from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import compile_file, validate_file
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.functions import RuntimeValue
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.plan import InputSpec, Operation, PlayStep, VolumeSpec
 from tests.unit.plugins.module_utils.tosca_corpora import OWN_IMPORT_MAP, addresses_as_declared
 
 HEADER = "tosca_definitions_version: tosca_simple_yaml_1_3\n"
@@ -489,14 +490,20 @@ def test_compile_orders_nodes_and_writes_a_readable_deterministic_playbook(tmp_p
     plan = compile_file(path, str(tmp_path / "out"), inputs={"port": 8080})
     assert plan.node_order == ["server", "app", "db"]
     assert plan.levels == [["server"], ["app"], ["db"]]
-    assert [h["name"] for h in plan.hosts] == ["server"]
-    assert plan.hosts[0]["capabilities"]["host"]["num_cpus"] == 2
+    assert [h.node for h in plan.hosts] == ["server"]
+    assert plan.hosts[0].capabilities["host"]["num_cpus"] == 2
+    assert (plan.hosts[0].cores, plan.hosts[0].ram_gb, plan.hosts[0].group) == (2, 2e9 / 1024**3, "tosca_server")
     plays = _plays(plan)
     assert [p["name"] for p in plays] == [
         "app: Standard.create",
         "app: Standard.create: keep what it published",
         "Outputs of the service",
     ]
+    # Whose each play is, for the runner's progress: given, not read back from the names.
+    assert plan.plays == {
+        "app: Standard.create": PlayStep("app", "create"),
+        "app: Standard.create: keep what it published": PlayStep("app"),
+    }
     assert plays[0]["ansible.builtin.import_playbook"] == "../create.yml"
     assert plays[0]["vars"]["tosca_hosts"] == "tosca_server"
     assert plays[0]["vars"]["tosca_properties"] == {"port": 8080, "banner": "app on 2 cpus"}
@@ -643,6 +650,13 @@ def test_placement_policies_and_groups_reach_the_plan(tmp_path):
 def test_inputs_without_value_become_run_time_extra_vars(tmp_path):
     plan = compile_file(service(tmp_path, SERVER_AND_APP), str(tmp_path / "out"))
     assert "input 'port': give it at run time as -e tosca_input_port=..." in plan.unresolved
+    # The orchestrator reads what is missing from typed data, not from that sentence.
+    assert plan.inputs == [
+        InputSpec("cpus", "integer", True, True, 2, ("in_range: [1, 64]",)),
+        InputSpec("port", "integer", True, False, value_needed=True),
+    ]
+    assert [spec.name for spec in plan.missing_inputs] == ["port"]
+    assert plan.missing_inputs[0].describe() == "port (integer)"
     plays = _plays(plan)
     assert plays[0]["name"] == "Check the inputs given at run time"
     assert plays[0]["tasks"][0]["ansible.builtin.assert"]["that"] == ["tosca_input_port is defined"]
@@ -653,14 +667,7 @@ def test_the_role_registry_maps_types_and_their_descendants_to_roles(tmp_path):
     path = service(tmp_path, "node_templates:\n  app: {type: example.SpecialApp}\n", types=types)
     plan = compile_file(path, str(tmp_path / "out"), role_registry={"example.App": "infn.cloud.common"})
     assert plan.operations == [
-        {
-            "node": "app",
-            "interface": "Standard",
-            "operation": "create",
-            "kind": "role",
-            "implementation": "registry: example.App -> infn.cloud.common",
-            "hosts": "localhost",
-        }
+        Operation("app", "Standard", "create", "role", "registry: example.App -> infn.cloud.common", "localhost")
     ]
     assert _plays(plan)[0]["tasks"][0]["ansible.builtin.include_role"] == {"name": "infn.cloud.common"}
 
@@ -730,9 +737,12 @@ def test_a_relationship_template_and_its_properties(tmp_path):
     assert link.relationship_properties == {"location": "/mnt/data"}
     plan = compile_file(service(tmp_path, topology), str(tmp_path / "out"))
     assert plan.node_order == ["disk", "server"]
-    assert plan.resources == [
-        {"name": "disk", "kind": "storage", "type": "tosca.nodes.Storage.BlockStorage", "properties": {"size": "10 GB"}}
+    assert plan.volumes == [
+        VolumeSpec(
+            "disk", "tosca.nodes.Storage.BlockStorage", 10e9 / 1024**3, (("server", "/mnt/data"),), {"size": "10 GB"}
+        )
     ]
+    assert plan.hosts[0].node == "server" and plan.networks == []
 
 
 def test_a_csar_compiles_with_its_implementations_unpacked(tmp_path):
@@ -743,9 +753,31 @@ def test_a_csar_compiles_with_its_implementations_unpacked(tmp_path):
             "service.yaml", HEADER + APP_TYPES + "topology_template:\n  node_templates:\n    app: {type: example.App}\n"
         )
         csar.writestr("create.yml", "- hosts: all\n  tasks: []\n")
+    # Compiling writes nothing until asked: the archive's list says which implementations exist.
+    preview = compile_file(str(archive), str(tmp_path / "out"), write=False)
+    assert not (tmp_path / "out").exists()
     plan = compile_file(str(archive), str(tmp_path / "out"))
+    assert preview.files == plan.files
     assert _plays(plan)[0]["ansible.builtin.import_playbook"] == "service.csar/create.yml"
     assert (tmp_path / "out/service.csar/create.yml").is_file()
+    broken = tmp_path / "broken.csar"
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(broken, "w") as csar:
+        for member in ("TOSCA-Metadata/TOSCA.meta", "create.yml"):
+            csar.writestr(member, source.read(member))
+        csar.writestr("service.yaml", source.read("service.yaml").decode().replace("create.yml", "missing.yml"))
+    with pytest.raises(DescriptionError, match=r"implementation 'missing\.yml' not found"):
+        compile_file(str(broken), str(tmp_path / "out2"), write=False)
+
+
+def test_the_plan_is_made_in_memory_and_written_as_a_separate_step(tmp_path):
+    path = service(tmp_path, SERVER_AND_APP)
+    plan = compile_file(path, str(tmp_path / "out"), inputs={"port": 8080}, write=False)
+    assert not (tmp_path / "out").exists()
+    assert sorted(plan.files) == ["service.undeploy.yml", "service.vars.yml", "service.yml"]
+    assert yaml.safe_load(plan.files["service.vars.yml"])["tosca_inputs"] == {"cpus": 2, "port": 8080}
+    plan.write()
+    assert {p.name: p.read_text() for p in (tmp_path / "out").iterdir()} == plan.files
+    assert plan.playbook_path == str(tmp_path / "out/service.yml")
 
 
 def test_relationship_operations_run_around_the_sources_lifecycle_on_each_ends_hosts(tmp_path):
@@ -771,8 +803,8 @@ def test_relationship_operations_run_around_the_sources_lifecycle_on_each_ends_h
                     add_source: link.sh
     """
     plan = compile_file(service(tmp_path, topology), str(tmp_path / "out"))
-    assert [(o["node"], o.get("relationship"), o["operation"], o["hosts"]) for o in plan.operations] == [
-        ("app", None, "create", "tosca_web_server"),
+    assert [(o.node, o.relationship, o.operation, o.hosts) for o in plan.operations] == [
+        ("app", "", "create", "tosca_web_server"),
         ("app", "dependency -> db", "pre_configure_source", "tosca_web_server"),
         ("app", "dependency -> db", "add_source", "tosca_db_server"),
     ]

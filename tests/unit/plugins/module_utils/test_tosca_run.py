@@ -142,8 +142,8 @@ def _run(tmp_path, plan, ansible_env, *extra):
 def test_the_plan_says_what_the_run_needs(compiled):
     plan = compiled[1]
     assert plan.node_order == ["server", "example_db", "web"]
-    assert [h["group"] for h in plan.hosts] == ["tosca_server"]
-    assert [(o["node"], o["operation"], o["kind"]) for o in plan.operations] == [
+    assert [h.group for h in plan.hosts] == ["tosca_server"]
+    assert [(o.node, o.operation, o.kind) for o in plan.operations] == [
         ("example_db", "create", "playbook"),
         ("web", "configure", "playbook"),
         ("web", "start", "script"),
