@@ -12,46 +12,27 @@ compiler writes with what was in ``dest``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
-from ansible.errors import AnsibleFileNotFound
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, Problem
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, failure
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.compiler import compile_file, validate_file
 from ansible_collections.infn.cloud.plugins.module_utils.tosca.plan import input_specs
 from ansible_collections.infn.cloud.plugins.modules.tosca import ARGUMENT_SPEC, REQUIRED_IF
+from ansible_collections.infn.cloud.plugins.plugin_utils.tosca_action import TaskFailure, TemplateAction, plain
 
-REGISTRY_KEYS = ("role", "vars")
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-
+class ActionModule(TemplateAction):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)[1]
-        # Ansible's tagged strings and lazy containers become plain values: the engine dumps
-        # inputs to YAML and keeps the registry's role variables.
-        args = plain(args)
-        bad = option_problems(args)
-        if bad:
-            message = (
-                bad[0]
-                if len(bad) == 1
-                else f"{len(bad)} problems with the options:\n" + "\n".join(f"- {p}" for p in bad)
-            )
-            return {**result, "failed": True, "msg": message}
         try:
-            src = self._find_needle("files", args["src"])
-        except AnsibleFileNotFound as error:
-            searched = "\n".join(f"  {path}" for path in dict.fromkeys(error.paths or []))
-            return {**result, "failed": True, "msg": f"TOSCA template {args['src']} not found; looked for:\n{searched}"}
+            # Ansible's tagged strings and lazy containers become plain values: the engine dumps
+            # inputs to YAML and keeps the registry's role variables.
+            args = self.checked_options(ARGUMENT_SPEC, REQUIRED_IF)
+            src = self.find_template(args["src"])
+        except TaskFailure as stop:
+            return {**result, "failed": True, **stop.result}
         result["src"] = src
-        import_map = {url: self._controller_path(local) for url, local in args["import_map"].items()}
+        import_map = self.import_map(args)
         doing = "validating" if args["state"] == "validated" else "compiling"
         try:
             if args["state"] == "validated":
@@ -68,17 +49,8 @@ class ActionModule(ActionBase):
                 result.update(plan, changed=bool(changes))
                 if changes and self._task.diff:
                     result["diff"] = changes
-            warnings = [problem_dict(problem) for problem in found]
-            shown = [str(problem) for problem in found]
         except DescriptionError as error:
-            problems = error.problems
-            count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
-            return {
-                **result,
-                "failed": True,
-                "msg": f"{count} in {src}:\n" + "\n".join(str(problem) for problem in problems),
-                "problems": [problem_dict(problem) for problem in problems],
-            }
+            return {**result, "failed": True, **failure(error.problems, src)}
         except OSError as error:  # dest cannot be written (the engine reports unreadable templates itself)
             return {**result, "failed": True, "msg": f"cannot finish {doing} the TOSCA template {src}: {error}"}
         except Exception as error:  # an engine bug must still read as a failed task, not a traceback
@@ -88,14 +60,10 @@ class ActionModule(ActionBase):
                 "msg": f"unexpected error while {doing} the TOSCA template {src}: {type(error).__name__}: {error} "
                 "(a bug of infn.cloud's TOSCA engine: please report it with the template)",
             }
-        result["template_warnings"] = warnings
-        if shown:
-            result["warnings"] = shown
+        result["template_warnings"] = [problem.as_dict() for problem in found]
+        if found:
+            result["warnings"] = [str(problem) for problem in found]
         return plain(result)
-
-    def _controller_path(self, path: str) -> str:
-        """A path on the controller; relative ones are relative to the playbook's folder."""
-        return self._loader.path_dwim(os.path.expanduser(path))
 
     def _compile(self, src: str, args: dict, import_map: dict) -> tuple[dict, list, list]:
         """The plan as returned, its warnings, and the diff of each compiled file that changes in dest.
@@ -103,7 +71,7 @@ class ActionModule(ActionBase):
         The compiler gives the files' texts: they are compared with dest's, and written only
         when not in check mode.
         """
-        dest = self._controller_path(args["dest"])
+        dest = self.controller_path(args["dest"])
         compiled = compile_file(
             src,
             dest,
@@ -150,51 +118,3 @@ def _read(path: str) -> str | None:
             return handle.read()
     except (OSError, UnicodeDecodeError):
         return None
-
-
-def option_problems(args: dict) -> list[str]:
-    """Every bad entry of import_map and role_registry, whose values the argument spec leaves free."""
-    problems = []
-    for url, local in args["import_map"].items():
-        if not isinstance(local, str) or not local:
-            problems.append(f"import_map[{url!r}]: expected the path of a local file or folder, got {local!r}")
-    for type_name, role in args["role_registry"].items():
-        where = f"role_registry[{type_name!r}]"
-        if isinstance(role, str) and role:
-            continue
-        if not isinstance(role, Mapping):
-            problems.append(f"{where}: expected a role name or {{role: <name>, vars: {{...}}}}, got {role!r}")
-            continue
-        unknown = sorted(set(role) - set(REGISTRY_KEYS))
-        if unknown:
-            problems.append(f"{where}: unknown key(s) {', '.join(map(str, unknown))}: expected role and vars")
-        if not isinstance(role.get("role"), str) or not role.get("role"):
-            problems.append(f"{where}.role: expected a role name, got {role.get('role')!r}")
-        if not isinstance(role.get("vars", {}), Mapping):
-            problems.append(f"{where}.vars: expected a mapping of variables, got {role['vars']!r}")
-    return problems
-
-
-def problem_dict(problem: Problem) -> dict:
-    return {
-        "file": problem.mark.file,
-        "line": problem.mark.line,
-        "column": problem.mark.column,
-        "path": problem.path,
-        "message": problem.message,
-    }
-
-
-def plain(value):
-    """value with plain Python types only: no Ansible tags or lazy containers, no engine str
-    subclasses; anything else is shown as text."""
-    if isinstance(value, Mapping):
-        return {plain(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [plain(item) for item in value]
-    if value is None or type(value) in (str, bool, int, float):
-        return value
-    for kind in (bool, int, float):
-        if isinstance(value, kind):
-            return kind(value)
-    return str(value)

@@ -14,11 +14,8 @@ from __future__ import annotations
 import os
 
 from ansible import constants
-from ansible.errors import AnsibleFileNotFound
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.infn.cloud.plugins.action.tosca import option_problems, plain
 from ansible_collections.infn.cloud.plugins.module_utils.deployment import state as states
 from ansible_collections.infn.cloud.plugins.module_utils.deployment.orchestrator import (
     DeploymentError,
@@ -26,9 +23,15 @@ from ansible_collections.infn.cloud.plugins.module_utils.deployment.orchestrator
     Request,
 )
 from ansible_collections.infn.cloud.plugins.module_utils.deployment.runner import HAS_ANSIBLE_RUNNER
-from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, did_you_mean
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import (
+    DescriptionError,
+    did_you_mean,
+    failure,
+    option_problem,
+)
 from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
 from ansible_collections.infn.cloud.plugins.modules.tosca_deploy import ARGUMENT_SPEC, REQUIRED_IF
+from ansible_collections.infn.cloud.plugins.plugin_utils.tosca_action import TaskFailure, TemplateAction, plain
 
 display = Display()
 
@@ -43,79 +46,49 @@ def collections_path() -> str:
     return os.pathsep.join(dict.fromkeys([*paths, *constants.COLLECTIONS_PATHS]))
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
+def deploy_option_problems(args: dict) -> list:
+    """The problems with the options tosca_deploy adds to those of every template action."""
+    problems = []
+    if not states.NAME.fullmatch(args["name"]):
+        problems.append(option_problem("name", f"expected {states.NAME_HELP}, got {args['name']!r}"))
+    if args["state"] == "present" and not args["project"]:
+        problems.append(option_problem("project", "required to deploy (the sites' SLAs admit projects), got none"))
+    for key in ("max_attempts", "site_timeout"):
+        if args[key] < 1:
+            problems.append(option_problem(key, f"expected a number of at least 1, got {args[key]}"))
+    if not HAS_ANSIBLE_RUNNER:
+        problems.append(
+            option_problem(
+                "", "ansible-runner is not installed on the controller (it is in the collection's requirements.txt)"
+            )
+        )
+    return problems
 
+
+class ActionModule(TemplateAction):
     def _secrets_dir(self, task_vars: dict, federation_path: str) -> str:
         """The collection's one secrets folder: infn_cloud_secrets_dir, else beside the federation
         description (the inventory), as the roles' default <inventory folder>.secrets."""
         given = task_vars.get("infn_cloud_secrets_dir")
         if given:
-            return os.path.abspath(self._loader.path_dwim(os.path.expanduser(str(self._templar.template(given)))))
+            return os.path.abspath(self.controller_path(str(self._templar.template(given))))
         return os.path.dirname(os.path.abspath(federation_path)) + ".secrets"
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        args = plain(self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)[1])
-        bad = option_problems(args)
-        if not states.NAME.fullmatch(args["name"]):
-            bad.insert(0, f"name: expected {states.NAME_HELP}, got {args['name']!r}")
-        if args["state"] == "present" and not args["project"]:
-            bad.append("project: required to deploy (the sites' SLAs admit projects), got none")
-        for key in ("max_attempts", "site_timeout"):
-            if args[key] < 1:
-                bad.append(f"{key}: expected a number of at least 1, got {args[key]}")
-        if not HAS_ANSIBLE_RUNNER:
-            bad.append("ansible-runner is not installed on the controller (it is in the collection's requirements.txt)")
-        if bad:
-            message = (
-                bad[0]
-                if len(bad) == 1
-                else f"{len(bad)} problems with the options:\n" + "\n".join(f"- {p}" for p in bad)
-            )
-            return {**result, "failed": True, "msg": message}
-        federation_path = self._loader.path_dwim(args["federation"])
         try:
-            federation, _options = load_federation(federation_path)
-        except DescriptionError as error:
-            return {
-                **result,
-                "failed": True,
-                "msg": f"invalid federation description ({len(error.problems)} problem(s)):\n{error}",
-            }
-        except OSError as error:
-            return {
-                **result,
-                "failed": True,
-                "msg": f"cannot read the federation description {federation_path}: {error}",
-            }
-        known = [site.name for site in federation.sites]
-        unknown = [
-            f"sites[{index}]: no site named {name!r} in {federation_path}{did_you_mean(name, known)}"
-            for index, name in enumerate(args["sites"])
-            if name not in known
-        ]
-        if unknown:
-            return {**result, "failed": True, "msg": "\n".join(unknown)}
+            args = self.checked_options(ARGUMENT_SPEC, REQUIRED_IF, deploy_option_problems)
+            federation_path = self.controller_path(args["federation"])
+            federation = self._federation(federation_path, args["sites"])
+            template = self.find_template(args["template"]) if args["template"] else ""
+        except TaskFailure as stop:
+            return {**result, "failed": True, **stop.result}
         store = states.DeploymentStore(
-            self._loader.path_dwim(args["state_dir"]) if args["state_dir"] else states.default_folder()
+            self.controller_path(args["state_dir"]) if args["state_dir"] else states.default_folder()
         )
         result["state_file"] = store.path(args["name"])
         orchestrator = Orchestrator(federation, store, progress=display.display)
-        template = ""
-        if args["template"]:
-            try:
-                template = self._find_needle("files", args["template"])
-            except AnsibleFileNotFound as error:
-                searched = "\n".join(f"  {path}" for path in dict.fromkeys(error.paths or []))
-                return {
-                    **result,
-                    "failed": True,
-                    "msg": f"TOSCA template {args['template']} not found; looked for:\n{searched}",
-                }
         request = Request(
             name=args["name"],
             template=template,
@@ -125,7 +98,7 @@ class ActionModule(ActionBase):
             max_attempts=args["max_attempts"],
             site_timeout=args["site_timeout"],
             role_registry=args["role_registry"],
-            import_map={url: self._loader.path_dwim(os.path.expanduser(p)) for url, p in args["import_map"].items()},
+            import_map=self.import_map(args),
             allow_network=args["allow_network"],
             envvars={"ANSIBLE_COLLECTIONS_PATH": collections_path()},
             secrets_dir=self._secrets_dir(task_vars or {}, federation_path),
@@ -140,9 +113,7 @@ class ActionModule(ActionBase):
         except DeploymentError as error:
             return plain({**result, **_fields(error.document), "failed": True, "msg": str(error)})
         except DescriptionError as error:
-            problems = error.problems
-            count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
-            return {**result, "failed": True, "msg": f"{count} in the template:\n" + "\n".join(map(str, problems))}
+            return {**result, "failed": True, **failure(error.problems, template)}
         except states.StateError as error:
             return {**result, "failed": True, "msg": str(error)}
         except Exception as error:  # a bug must still read as a failed task naming the deployment
@@ -157,6 +128,24 @@ class ActionModule(ActionBase):
             after = (document or {}).get("status")
             result["diff"] = {"before": f"status: {before}\n", "after": f"status: {after}\n"}
         return plain(result)
+
+    def _federation(self, path: str, wanted_sites: list):
+        """The federation description, with every site the task names in it; TaskFailure if not."""
+        try:
+            federation, _options = load_federation(path)
+        except DescriptionError as error:
+            raise TaskFailure(failure(error.problems, f"the federation description {path}")) from None
+        except OSError as error:
+            raise TaskFailure({"msg": f"cannot read the federation description {path}: {error}"}) from None
+        known = [site.name for site in federation.sites]
+        unknown = [
+            option_problem(f"sites[{index}]", f"no site named {name!r} in {path}{did_you_mean(name, known)}")
+            for index, name in enumerate(wanted_sites)
+            if name not in known
+        ]
+        if unknown:
+            raise TaskFailure(failure(unknown, "the options"))
+        return federation
 
 
 def store_status(store, name: str):

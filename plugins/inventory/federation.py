@@ -92,7 +92,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, summary
 from ansible_collections.infn.cloud.plugins.module_utils.federation import group_name, load_federation
 from ansible_collections.infn.cloud.plugins.module_utils.providers.registry import provider_for
 from ansible_collections.infn.cloud.plugins.module_utils.sites import query_sites
@@ -152,9 +152,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             federation, options = load_federation(path, plugin_options=plugin_options)
         except DescriptionError as error:
-            raise AnsibleParserError(
-                f"invalid federation description ({len(error.problems)} problem(s)):\n{error}"
-            ) from None
+            raise AnsibleParserError(summary(error.problems, f"the federation description {path}")) from None
         if options.get("plugin") not in (self.NAME, *(getattr(self, "_redirected_names", None) or [])):
             raise AnsibleParserError(f"{path}: plugin must be {self.NAME}")
         self._configure(_trusted(options))

@@ -86,7 +86,9 @@ class Mark:
 
 @dataclass(frozen=True)
 class Problem:
-    mark: Mark
+    """What is wrong, where: in a file (mark), or in a task's options (mark None, path the option)."""
+
+    mark: Mark | None
     path: str
     message: str
 
@@ -98,15 +100,72 @@ class Problem:
                 object.__setattr__(self, name, _LONG_WORD.sub(lambda word: shorten(word.group()), text))
 
     def __str__(self) -> str:
-        return f"{self.mark}: {self.path}: {self.message}" if self.path else f"{self.mark}: {self.message}"
+        parts = [str(self.mark)] if self.mark is not None else []
+        if self.path:
+            parts.append(self.path)
+        return ": ".join([*parts, self.message])
+
+    def as_dict(self) -> dict:
+        """The shape every plugin returns a problem in (RV ``problems``): file, line and column
+        are null for a problem with a task option."""
+        mark = self.mark
+        return {
+            "file": mark.file if mark is not None else None,
+            "line": mark.line if mark is not None else None,
+            "column": mark.column if mark is not None else None,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+def option_problem(option: str, message: str) -> Problem:
+    """A problem with a task option (no file): ``option: message``."""
+    return Problem(None, option, message)
+
+
+def summary(problems: list, subject: str) -> str:
+    """The one message for problems: how many, in what, then one line each; one problem with a
+    task option on one line, ``subject: option: message``."""
+    if len(problems) == 1 and problems[0].mark is None:
+        return f"{subject}: {problems[0]}"
+    count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+    return f"{count} in {subject}:\n" + "\n".join(str(problem) for problem in problems)
+
+
+def failure(problems: list, subject: str) -> dict:
+    """msg and problems, as every module and action plugin of the collection fails with them."""
+    return {"msg": summary(problems, subject), "problems": [problem.as_dict() for problem in problems]}
+
+
+class ProblemsError(Exception):
+    """A failure of a module's work: problems with its options (every one found, in the one
+    shape of :func:`failure`), or, with no problems, a message saying what went wrong."""
+
+    def __init__(self, subject: str, problems: list | None = None, message: str = ""):
+        self.subject = subject
+        self.problems = list(problems or [])
+        if self.problems:
+            message = summary(self.problems, subject)
+        elif subject:
+            message = f"{subject}: {message}"
+        super().__init__(message)
+
+    def result(self) -> dict:
+        """msg and problems, for fail_json."""
+        return {"msg": str(self), "problems": [problem.as_dict() for problem in self.problems]}
 
 
 class DescriptionError(Exception):
     """Raised with every problem found in one input, in source order."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: (p.mark.file, p.mark.line, p.mark.column))
+        self.problems = sorted(problems, key=_source_order)
         super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+def _source_order(problem: Problem) -> tuple:
+    mark = problem.mark
+    return ("", 0, 0) if mark is None else (mark.file, mark.line, mark.column)
 
 
 class Problems:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import DescriptionError, failure
 from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
 from ansible_collections.infn.cloud.plugins.module_utils.positioned_yaml import HAS_YAML
 
@@ -38,8 +38,5 @@ class FederationModule:
         try:
             federation, _options = load_federation(self.params["path"])
         except DescriptionError as error:
-            self.module.fail_json(
-                msg=f"invalid federation description ({len(error.problems)} problem(s)):\n{error}",
-                problems=[str(problem) for problem in error.problems],
-            )
+            self.module.fail_json(**failure(error.problems, f"the federation description {self.params['path']}"))
         self.module.exit_json(changed=False, **self.run(federation))

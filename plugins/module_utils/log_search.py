@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import ProblemsError, option_problem
+
 try:
     import psycopg2
 
@@ -69,16 +71,11 @@ COLLECTOR_HINT = (
 )
 
 
-class LogSearchError(Exception):
-    """Every problem that stops the search, in one message."""
+class LogSearchError(ProblemsError):
+    """Every problem with the search options, or why the store could not be searched."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        if len(self.problems) == 1:
-            message = self.problems[0]
-        else:
-            message = f"{len(self.problems)} problems:\n" + "\n".join(f"- {p}" for p in self.problems)
-        super().__init__(message)
+    def __init__(self, problems: list | None = None, message: str = ""):
+        super().__init__("the search options" if problems else "", problems, message)
 
 
 @dataclass
@@ -149,10 +146,10 @@ def facility_name(number: int):
     return FACILITIES[number] if 0 <= number < len(FACILITIES) else number
 
 
-def _names(problems: list[str], option: str, values) -> list[str]:
+def _names(problems: list, option: str, values) -> list[str]:
     names = list(values or [])
     if any(not isinstance(name, str) or not name.strip() for name in names):
-        problems.append(f"{option}: expected a list of non-empty names; got {names!r}")
+        problems.append(option_problem(option, f"expected a list of non-empty names; got {names!r}"))
         return []
     return [name.strip() for name in names]
 
@@ -160,7 +157,7 @@ def _names(problems: list[str], option: str, values) -> list[str]:
 def parse_search(params: dict, now: datetime | None = None) -> Search:
     """Checks the search options, all of them before failing; ``now`` is an aware datetime."""
     now = now or datetime.now(UTC)
-    problems: list[str] = []
+    problems: list = []
     search = Search(
         hosts=_names(problems, "host", params.get("host")),
         programs=_names(problems, "program", params.get("program")),
@@ -173,18 +170,23 @@ def parse_search(params: dict, now: datetime | None = None) -> Search:
             continue
         moment = parse_time(value, now)
         if moment is None:
-            problems.append(f"{option}: expected an ISO 8601 time or an age such as 15m, 2h, 7d; got {value!r}")
+            problems.append(
+                option_problem(option, f"expected an ISO 8601 time or an age such as 15m, 2h, 7d; got {value!r}")
+            )
             continue
         setattr(search, option, moment)
         setattr(search, f"{option}_text", value.strip())
     if search.since and search.until and search.since >= search.until:
         problems.append(
-            f"until: expected a time after since ({_utc(search.since)}); got {search.until_text!r} ({_utc(search.until)})"
+            option_problem(
+                "until",
+                f"expected a time after since ({_utc(search.since)}); got {search.until_text!r} ({_utc(search.until)})",
+            )
         )
     text = params.get("text")
     if text is not None:
         if not isinstance(text, str) or not text.strip():
-            problems.append(f"text: expected words to search for; got {text!r}")
+            problems.append(option_problem("text", f"expected words to search for; got {text!r}"))
         else:
             search.text = text.strip()
     severity = params.get("severity")
@@ -192,18 +194,23 @@ def parse_search(params: dict, now: datetime | None = None) -> Search:
         search.severity = parse_severity(severity)
         if search.severity is None:
             problems.append(
-                f"severity: expected a syslog severity, one of {', '.join(SEVERITIES)} "
-                f"(or {', '.join(SEVERITY_ALIASES)}) or 0 to 7; got {severity!r}"
+                option_problem(
+                    "severity",
+                    f"expected a syslog severity, one of {', '.join(SEVERITIES)} "
+                    f"(or {', '.join(SEVERITY_ALIASES)}) or 0 to 7; got {severity!r}",
+                )
             )
     limit = params.get("limit", 100)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        problems.append(f"limit: expected 1 to {MAX_LIMIT}; got {limit!r}")
+        problems.append(option_problem("limit", f"expected 1 to {MAX_LIMIT}; got {limit!r}"))
     else:
         search.limit = limit
     if search.time_field not in TIME_COLUMNS:
-        problems.append(f"time_field: expected one of {', '.join(TIME_COLUMNS)}; got {search.time_field!r}")
+        problems.append(
+            option_problem("time_field", f"expected one of {', '.join(TIME_COLUMNS)}; got {search.time_field!r}")
+        )
     if search.order not in ORDERS:
-        problems.append(f"order: expected one of {', '.join(ORDERS)}; got {search.order!r}")
+        problems.append(option_problem("order", f"expected one of {', '.join(ORDERS)}; got {search.order!r}"))
     if problems:
         raise LogSearchError(problems)
     return search
@@ -328,7 +335,7 @@ def search_logs(params: dict, now: datetime | None = None) -> dict:
         connection = psycopg2.connect(**connection_arguments(params))
     except psycopg2.Error as error:
         raise LogSearchError(
-            [f"cannot connect to the log store ({store}): {_first_line(error)}; {COLLECTOR_HINT}"]
+            message=f"cannot connect to the log store ({store}): {_first_line(error)}; {COLLECTOR_HINT}"
         ) from None
     try:
         connection.set_session(readonly=True)
@@ -343,7 +350,7 @@ def search_logs(params: dict, now: datetime | None = None) -> dict:
             )
         else:
             message = f"cannot search the log store ({store}): {_first_line(error)}"
-        raise LogSearchError([message]) from None
+        raise LogSearchError(message=message) from None
     finally:
         connection.close()
     truncated = len(rows) > search.limit

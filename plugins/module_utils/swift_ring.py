@@ -20,6 +20,8 @@ import tempfile
 import time
 from datetime import timedelta
 
+from ansible_collections.infn.cloud.plugins.module_utils.diagnostics import ProblemsError, option_problem
+
 try:
     from swift.common import exceptions as swift_exceptions
     from swift.common.ring import RingBuilder, RingData
@@ -39,16 +41,9 @@ FORCED_FIELDS = ("region", "zone")
 RING_STATUS_TEXT = {"missing": "missing", "stale": "out of date", "current": "up to date"}
 
 
-class RingError(Exception):
-    """Every problem that stops one ring, in one message that names the ring."""
-
-    def __init__(self, subject: str, problems: list[str]):
-        self.problems = list(problems)
-        if len(self.problems) == 1:
-            message = f"{subject}: {self.problems[0]}"
-        else:
-            message = f"{subject}: {len(self.problems)} problems:\n" + "\n".join(f"- {p}" for p in self.problems)
-        super().__init__(message)
+class RingError(ProblemsError):
+    """Every problem that stops one ring (or why it cannot be read or written), in one message
+    that names the ring."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,16 +77,16 @@ def _check_number(problems, path, value, low=None, high=None, integer=True):
     kind = "an integer" if integer else "a number"
     valid_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not valid_type:
-        problems.append(f"{path}: expected {kind}, got {value!r}")
+        problems.append(option_problem(path, f"expected {kind}, got {value!r}"))
         return None
     if not math.isfinite(value):
-        problems.append(f"{path}: expected a finite number, got {value!r}")
+        problems.append(option_problem(path, f"expected a finite number, got {value!r}"))
         return None
     if high is not None and (value < low or value > high):
-        problems.append(f"{path}: expected {low} to {high}, got {value}")
+        problems.append(option_problem(path, f"expected {low} to {high}, got {value}"))
         return None
     if low is not None and value < low:
-        problems.append(f"{path}: expected {low} or more, got {value}")
+        problems.append(option_problem(path, f"expected {low} or more, got {value}"))
         return None
     return value
 
@@ -103,12 +98,12 @@ def _positive(value) -> bool:
 def _validate_device(problems, index, device) -> dict | None:
     path = f"devices[{index}]"
     if not isinstance(device, dict):
-        problems.append(f"{path}: expected a mapping, got {device!r}")
+        problems.append(option_problem(path, f"expected a mapping, got {device!r}"))
         return None
     before = len(problems)
     for required in ("region", "zone", "ip", "port", "device"):
         if device.get(required) is None:
-            problems.append(f"{path}.{required}: required")
+            problems.append(option_problem(f"{path}.{required}", "required"))
     region, zone, port = device.get("region"), device.get("zone"), device.get("port")
     region = None if region is None else _check_number(problems, f"{path}.region", region, 1)
     zone = None if zone is None else _check_number(problems, f"{path}.zone", zone, 0)
@@ -119,23 +114,28 @@ def _validate_device(problems, index, device) -> dict | None:
     if ip is not None:
         ip = normalize_address(ip)
         if ip is None:
-            problems.append(f"{path}.ip: expected an IP address or a hostname, got {device['ip']!r}")
+            problems.append(option_problem(f"{path}.ip", f"expected an IP address or a hostname, got {device['ip']!r}"))
     name = device.get("device")
     if name is not None and (not isinstance(name, str) or not name or "/" in name or name in (".", "..")):
-        problems.append(f"{path}.device: expected a device name under /srv/node (no '/'), got {name!r}")
+        problems.append(
+            option_problem(f"{path}.device", f"expected a device name under /srv/node (no '/'), got {name!r}")
+        )
     replication_ip = device.get("replication_ip")
     if replication_ip is not None:
         replication_ip = normalize_address(replication_ip)
         if replication_ip is None:
             problems.append(
-                f"{path}.replication_ip: expected an IP address or a hostname, got {device['replication_ip']!r}"
+                option_problem(
+                    f"{path}.replication_ip",
+                    f"expected an IP address or a hostname, got {device['replication_ip']!r}",
+                )
             )
     replication_port = device.get("replication_port")
     if replication_port is not None:
         replication_port = _check_number(problems, f"{path}.replication_port", replication_port, 1, 65535)
     meta = device.get("meta")
     if meta is not None and not isinstance(meta, str):
-        problems.append(f"{path}.meta: expected a string, got {meta!r}")
+        problems.append(option_problem(f"{path}.meta", f"expected a string, got {meta!r}"))
     if len(problems) > before:
         return None
     return {
@@ -153,18 +153,22 @@ def _validate_device(problems, index, device) -> dict | None:
 
 def validate(params: dict) -> dict:
     """The wanted ring with defaults filled in, or RingError with every problem at once."""
-    problems: list[str] = []
+    problems: list = []
     name = params.get("name")
     if not isinstance(name, str) or not RING_NAME.match(name):
         problems.append(
-            f"name: expected account, container, object or object-<N> with N >= 1 (one object ring per storage policy), got {name!r}"
+            option_problem(
+                "name",
+                "expected account, container, object or object-<N> with N >= 1 (one object ring per storage policy),"
+                f" got {name!r}",
+            )
         )
     path = params.get("path") or "/etc/swift"
     if not os.path.isabs(path):
-        problems.append(f"path: expected an absolute path, got {path!r}")
+        problems.append(option_problem("path", f"expected an absolute path, got {path!r}"))
     backup_dir = params.get("backup_dir") or os.path.join(path, "backups")
     if not os.path.isabs(backup_dir):
-        problems.append(f"backup_dir: expected an absolute path, got {backup_dir!r}")
+        problems.append(option_problem("backup_dir", f"expected an absolute path, got {backup_dir!r}"))
     part_power = _check_number(problems, "part_power", params.get("part_power"), 1, 32)
     replicas = params.get("replicas")
     replicas = _check_number(problems, "replicas", 3.0 if replicas is None else replicas, 1, integer=False)
@@ -172,7 +176,7 @@ def validate(params: dict) -> dict:
     min_part_hours = _check_number(problems, "min_part_hours", 1 if min_part_hours is None else min_part_hours, 0)
     devices = params.get("devices")
     if not isinstance(devices, list):
-        problems.append(f"devices: expected a list of devices, got {devices!r}")
+        problems.append(option_problem("devices", f"expected a list of devices, got {devices!r}"))
         devices = []
     wanted_devices, seen = [], {}
     for index, device in enumerate(devices):
@@ -182,7 +186,10 @@ def validate(params: dict) -> dict:
         first = seen.setdefault(identity(checked), index)
         if first != index:
             problems.append(
-                f"devices[{index}]: {label(checked)} is also devices[{first}]: a device is one ip, port and device name"
+                option_problem(
+                    f"devices[{index}]",
+                    f"{label(checked)} is also devices[{first}]: a device is one ip, port and device name",
+                )
             )
             continue
         wanted_devices.append({**checked, "index": index})
@@ -193,7 +200,11 @@ def validate(params: dict) -> dict:
     weighted = [weight for weight in weights if _positive(weight)]
     if replicas is not None and len(weighted) < replicas:
         problems.append(
-            f"replicas: {replicas:g} replicas need at least {math.ceil(replicas)} devices with a weight above 0, {len(weighted)} given"
+            option_problem(
+                "replicas",
+                f"{replicas:g} replicas need at least {math.ceil(replicas)} devices with a weight above 0,"
+                f" {len(weighted)} given",
+            )
         )
     if problems:
         raise RingError(f"swift ring {name}", problems)
@@ -270,9 +281,12 @@ def plan(current: dict, wanted: dict) -> dict:
     if not current["builder"]:
         if current["ring_file"] != "missing" and not force:
             problems.append(
-                f"{wanted['ring_file']} exists but {wanted['builder_file']} does not: a new builder would place "
-                f"every partition anew; recover the builder with 'swift-ring-builder {wanted['ring_file']} write_builder' "
-                "or set force: true to build a new ring"
+                option_problem(
+                    "",
+                    f"{wanted['ring_file']} exists but {wanted['builder_file']} does not: a new builder would place "
+                    f"every partition anew; recover the builder with 'swift-ring-builder {wanted['ring_file']} write_builder' "
+                    "or set force: true to build a new ring",
+                )
             )
         steps["add"] = list(wanted["devices"])
         steps["reasons"].append("new builder")
@@ -281,10 +295,8 @@ def plan(current: dict, wanted: dict) -> dict:
         if current.get("next_part_power") is not None:
             raise RingError(
                 f"swift ring {name}",
-                [
-                    f"a partition power increase to {current['next_part_power']} is in progress in "
-                    f"{wanted['builder_file']}: finish or cancel it with swift-ring-builder first"
-                ],
+                message=f"a partition power increase to {current['next_part_power']} is in progress in "
+                f"{wanted['builder_file']}: finish or cancel it with swift-ring-builder first",
             )
         for setting in ("part_power", "replicas", "min_part_hours"):
             if current[setting] != wanted[setting]:
@@ -293,8 +305,11 @@ def plan(current: dict, wanted: dict) -> dict:
             old, new = steps["settings"]["part_power"]
             if not force:
                 problems.append(
-                    f"part_power: ring {name} has part power {old}, {new} wanted: changing it rebuilds the ring "
-                    "from scratch and moves every partition; set force: true to do it"
+                    option_problem(
+                        "part_power",
+                        f"ring {name} has part power {old}, {new} wanted: changing it rebuilds the ring "
+                        "from scratch and moves every partition; set force: true to do it",
+                    )
                 )
             steps["rebuild"] = True
             steps["reasons"].append(f"part_power {old} -> {new}")
@@ -311,9 +326,12 @@ def plan(current: dict, wanted: dict) -> dict:
             for field in FORCED_FIELDS:
                 if field in changes and not force:
                     problems.append(
-                        f"devices[{device['index']}].{field}: {label(device)} is in {field} {old[field]} in ring "
-                        f"{name}, {field} {device[field]} wanted: moving a device moves its partitions; "
-                        "set force: true to do it"
+                        option_problem(
+                            f"devices[{device['index']}].{field}",
+                            f"{label(device)} is in {field} {old[field]} in ring "
+                            f"{name}, {field} {device[field]} wanted: moving a device moves its partitions; "
+                            "set force: true to do it",
+                        )
                     )
             steps["update"].append({"id": old["id"], "label": label(device), "changes": changes})
             steps["reasons"].extend(
@@ -337,9 +355,12 @@ def plan(current: dict, wanted: dict) -> dict:
     waiting = placement and current["builder"] and not steps["rebuild"] and left > 0
     if waiting and not wanted["pretend_min_part_hours_passed"]:
         problems.append(
-            f"ring {name} needs a rebalance ({'; '.join(steps['reasons'])}) but its partitions may not move again "
-            f"for {timedelta(seconds=left)} ({left} s, min_part_hours {wanted['min_part_hours']}): wait, or set "
-            "pretend_min_part_hours_passed: true to rebalance now; nothing was changed"
+            option_problem(
+                "",
+                f"ring {name} needs a rebalance ({'; '.join(steps['reasons'])}) but its partitions may not move again "
+                f"for {timedelta(seconds=left)} ({left} s, min_part_hours {wanted['min_part_hours']}): wait, or set "
+                "pretend_min_part_hours_passed: true to rebalance now; nothing was changed",
+            )
         )
     if problems:
         raise RingError(f"swift ring {name}", problems)
@@ -558,19 +579,19 @@ def manage_ring(params: dict, check_mode: bool = False, replace=os.replace, now=
     if SWIFT_IMPORT_ERROR is not None:
         raise RingError(
             subject,
-            [
-                f"the swift_ring module needs Swift's Python package on {socket.gethostname()}: "
-                f"install python3-swift ({SWIFT_IMPORT_ERROR})"
-            ],
+            message=f"the swift_ring module needs Swift's Python package on {socket.gethostname()}: "
+            f"install python3-swift ({SWIFT_IMPORT_ERROR})",
         )
     if not os.path.isdir(wanted["path"]):
-        raise RingError(subject, [f"path: {wanted['path']} is not a folder on {socket.gethostname()}"])
+        raise RingError(
+            subject, [option_problem("path", f"{wanted['path']} is not a folder on {socket.gethostname()}")]
+        )
     builder = None
     if os.path.exists(wanted["builder_file"]):
         try:
             builder = RingBuilder.load(wanted["builder_file"])
         except (swift_exceptions.SwiftException, OSError) as error:
-            raise RingError(subject, [f"cannot load {wanted['builder_file']}: {_swift_error(error)}"]) from None
+            raise RingError(subject, message=f"cannot load {wanted['builder_file']}: {_swift_error(error)}") from None
     current = read_state(builder, wanted["ring_file"], wanted["min_part_hours"])
     steps = plan(current, wanted)
     before = state_text(current if current["builder"] else None, wanted["name"])
@@ -594,7 +615,7 @@ def manage_ring(params: dict, check_mode: bool = False, replace=os.replace, now=
         builder = apply(builder, steps, wanted)
     except (swift_exceptions.SwiftException, ValueError) as error:
         raise RingError(
-            subject, [f"Swift's ring builder refused the change: {_swift_error(error)}; nothing was written"]
+            subject, message=f"Swift's ring builder refused the change: {_swift_error(error)}; nothing was written"
         ) from None
     try:
         result["backups"] = _backup(wanted, now())
@@ -604,7 +625,7 @@ def manage_ring(params: dict, check_mode: bool = False, replace=os.replace, now=
             # RingData.save writes a temporary file beside the ring.gz and renames it over.
             builder.get_ring().save(wanted["ring_file"])
     except Exception as error:  # atomic_move raises plain Exception; any failed write is reported
-        raise RingError(subject, [f"cannot write the ring files in {wanted['path']}: {error}"]) from None
+        raise RingError(subject, message=f"cannot write the ring files in {wanted['path']}: {error}") from None
     result["balance"], result["dispersion"] = _figures(builder)
     result["devices"] = _device_report(_builder_devices(builder))
     return result

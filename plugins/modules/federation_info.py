@@ -39,11 +39,11 @@ federation:
   type: dict
   sample: {"name": "infn-cloud", "domain": "cloud.infn.it", "roles": ["dns_primary", "swift_proxy"]}
 problems:
-  description: "Every problem of an invalid description, as C(file:line:column: path: message)."
-  returned: failure
+  description: Every problem found, in the shape RV(infn.cloud.tosca#module:problems) describes (null C(file), C(line), C(column) for an option).
+  returned: failure, when the description is invalid
   type: list
-  elements: str
-  sample: ["infn.federation.yml:12:16: sites[1].sla.quotas.cores: expected an integer >= 0, got 'ten'"]
+  elements: dict
+  sample: [{file: /srv/inventory/cloud.federation.yml, line: 4, column: 15, path: "sites[0].provider", message: "expected one of openstack, podman, static, got podmn"}]
 sites:
   description: The selected sites, in description order.
   returned: success

@@ -141,6 +141,12 @@ count:
   returned: success
   type: int
   sample: 2
+problems:
+  description: Every problem found, in the shape RV(infn.cloud.tosca#module:problems) describes (null C(file), C(line), C(column) for an option).
+  returned: failure, when an option is wrong
+  type: list
+  elements: dict
+  sample: [{file: null, line: null, column: null, path: limit, message: "expected 1 to 10000; got 0"}]
 query:
   description: The search in words (its filters, order and limit), to show with the results.
   returned: success
@@ -225,7 +231,7 @@ def main():
     try:
         result = search_logs(module.params)
     except LogSearchError as error:
-        module.fail_json(msg=str(error), problems=error.problems)
+        module.fail_json(**error.result())
     module.exit_json(changed=False, **result)
 
 

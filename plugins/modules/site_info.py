@@ -46,10 +46,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 problems:
-  description: "Every problem of an invalid description, as C(file:line:column: path: message)."
-  returned: failure
+  description: Every problem found, in the shape RV(infn.cloud.tosca#module:problems) describes (null C(file), C(line), C(column) for an option).
+  returned: failure, when the description is invalid
   type: list
-  elements: str
+  elements: dict
+  sample: [{file: /srv/inventory/cloud.federation.yml, line: 4, column: 15, path: "sites[0].provider", message: "expected one of openstack, podman, static, got podmn"}]
 sites:
   description: One entry per selected site, in description order.
   returned: success

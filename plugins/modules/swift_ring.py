@@ -211,6 +211,12 @@ dispersion:
   returned: success
   type: float
   sample: 0.0
+problems:
+  description: Every problem found, in the shape RV(infn.cloud.tosca#module:problems) describes (null C(file), C(line), C(column) for an option).
+  returned: failure, when an option is wrong
+  type: list
+  elements: dict
+  sample: [{file: null, line: null, column: null, path: "devices[0].port", message: "expected 1 to 65535, got 70000"}]
 rebalanced:
   description: Whether the ring was rebalanced (in check mode, whether it would be).
   returned: success
@@ -270,7 +276,7 @@ def main():
     try:
         result = manage_ring(module.params, check_mode=module.check_mode, replace=module.atomic_move)
     except RingError as error:
-        module.fail_json(msg=str(error), problems=error.problems)
+        module.fail_json(**error.result())
     diff = result.pop("diff")
     if module._diff and result["changed"]:
         result["diff"] = diff

@@ -366,21 +366,23 @@ policies:
       type: str
       sample: tosca.policies.indigo.SlaPlacement
 problems:
-  description: The template's problems, in file and position order.
-  returned: failure, when the template has mistakes
+  description:
+    - Every problem found, in the collection's one shape, in file and position order; C(msg) lists them too.
+    - A problem with a task option has no C(file), C(line) or C(column) (null), and its C(path) is the option.
+  returned: failure, when the template or an option has mistakes
   type: list
   elements: dict
   contains:
     column:
-      description: The column of the problem, from 1.
+      description: The column of the problem, from 1; null for an option.
       type: int
       sample: 13
     file:
-      description: The file of the problem; a file inside a CSAR is written C(<csar>!<member>).
+      description: The file of the problem; a file inside a CSAR is written C(<csar>!<member>); null for an option.
       type: str
       sample: /srv/templates/web.yaml
     line:
-      description: The line of the problem, from 1.
+      description: The line of the problem, from 1; null for an option.
       type: int
       sample: 9
     message:
@@ -388,7 +390,7 @@ problems:
       type: str
       sample: unknown node type 'tosca.nodes.Compte' (did you mean 'tosca.nodes.Compute'?)
     path:
-      description: Where the problem is in the template's structure; empty for the file as a whole.
+      description: Where the problem is in the template's structure, or the option; empty for the file as a whole.
       type: str
       sample: topology_template.node_templates.server.type
 resources:

@@ -147,6 +147,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+problems:
+  description: Every problem found, in the shape RV(infn.cloud.tosca#module:problems) describes (null C(file), C(line), C(column) for an option).
+  returned: failure, when an option, the federation description or the template is wrong
+  type: list
+  elements: dict
+  sample: [{file: /srv/templates/web.yaml, line: 4, column: 16, path: topology_template.node_templates.vm.type, message: "unknown node type"}]
 status:
   description: The deployment's status, C(CREATE_COMPLETE), C(CREATE_FAILED), C(DELETE_COMPLETE), ...
   returned: always

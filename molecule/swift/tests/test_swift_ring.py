@@ -255,11 +255,16 @@ def test_a_duplicate_device_is_refused_naming_both_entries(tmp_path, ring_dir):
 def test_bad_data_is_refused_with_every_problem(tmp_path, ring_dir):
     run = swift_ring(tmp_path, ring_dir, [node(1, port=70000), node(2, device="sdb/1")])
     assert run.result["failed"] is True
+    # The collection's one shape of a problem; a task option has no file, line or column.
     assert run.result["problems"] == [
-        "devices[0].port: expected 1 to 65535, got 70000",
-        "devices[1].device: expected a device name under /srv/node (no '/'), got 'sdb/1'",
-        "replicas: 3 replicas need at least 3 devices with a weight above 0, 2 given",
+        {"file": None, "line": None, "column": None, "path": path, "message": message}
+        for path, message in [
+            ("devices[0].port", "expected 1 to 65535, got 70000"),
+            ("devices[1].device", "expected a device name under /srv/node (no '/'), got 'sdb/1'"),
+            ("replicas", "3 replicas need at least 3 devices with a weight above 0, 2 given"),
+        ]
     ]
+    assert run.result["msg"].startswith("3 problems in swift ring object:\ndevices[0].port: expected 1 to 65535")
     assert run.after == {"builder": None, "ring": None}
 
 

@@ -225,3 +225,20 @@ def test_bad_options_are_clear_failures(tmp_path, ansible_env, template):
         assert result["failed"] is True
         assert expected in result["msg"]
     assert "Traceback" not in output
+    # Options the argument spec leaves free come back as problems in the collection's one shape.
+    assert results[2]["problems"] == [
+        {
+            "file": None,
+            "line": None,
+            "column": None,
+            "path": "role_registry['tosca.nodes.Compute']",
+            "message": "unknown key(s) name: expected role and vars",
+        },
+        {
+            "file": None,
+            "line": None,
+            "column": None,
+            "path": "role_registry['tosca.nodes.Compute'].role",
+            "message": "expected a role name, got None",
+        },
+    ]

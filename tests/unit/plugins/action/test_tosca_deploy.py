@@ -33,16 +33,23 @@ def test_every_bad_option_is_named_at_once(deploy):
     result = deploy(name="Web_1", max_attempts=0)
     assert result["failed"] is True
     assert result["msg"].splitlines() == [
-        "2 problems with the options:",
-        "- name: expected 1 to 40 lowercase letters, digits and '-', starting and ending with a letter or digit, got 'Web_1'",
-        "- max_attempts: expected a number of at least 1, got 0",
+        "2 problems in the options:",
+        "name: expected 1 to 40 lowercase letters, digits and '-', starting and ending with a letter or digit, got 'Web_1'",
+        "max_attempts: expected a number of at least 1, got 0",
+    ]
+    # The collection's one shape of a problem: an option has no file, line or column.
+    assert [(p["file"], p["line"], p["path"]) for p in result["problems"]] == [
+        (None, None, "name"),
+        (None, None, "max_attempts"),
     ]
 
 
 def test_an_unknown_site_is_named_with_a_suggestion(deploy):
     result = deploy(sites=["paas-c", "paas-b"])
     assert result["failed"] is True
-    assert result["msg"].startswith(f"sites[0]: no site named 'paas-c' in {FEDERATION} (did you mean 'paas-")
+    assert result["msg"].startswith(
+        f"the options: sites[0]: no site named 'paas-c' in {FEDERATION} (did you mean 'paas-"
+    )
 
 
 def test_a_template_with_mistakes_fails_before_any_site_is_touched(deploy, tmp_path):
@@ -52,7 +59,16 @@ def test_a_template_with_mistakes_fails_before_any_site_is_touched(deploy, tmp_p
     )
     result = deploy(template=str(broken))
     assert result["failed"] is True
-    assert result["msg"].splitlines()[0] == "1 problem in the template:"
+    assert result["msg"].splitlines()[0] == f"1 problem in {broken}:"
+    assert result["problems"] == [
+        {
+            "file": str(broken),
+            "line": 4,
+            "column": 16,
+            "path": "topology_template.node_templates.vm.type",
+            "message": "unknown node type 'tosca.nodes.Compte' (did you mean 'tosca.nodes.Compute'?)",
+        }
+    ]
     assert result["msg"].splitlines()[1] == (
         f"{broken}:4:16: topology_template.node_templates.vm.type: unknown node type 'tosca.nodes.Compte'"
         " (did you mean 'tosca.nodes.Compute'?)"
@@ -69,7 +85,7 @@ def test_a_missing_template_says_where_it_looked(deploy):
 def test_a_deployment_needs_its_project(deploy, project):
     result = deploy(project=project)
     assert result["failed"] is True
-    assert result["msg"] == "project: required to deploy (the sites' SLAs admit projects), got none"
+    assert result["msg"] == "the options: project: required to deploy (the sites' SLAs admit projects), got none"
 
 
 def test_an_invalid_federation_is_reported_with_positions(deploy, tmp_path):
@@ -77,5 +93,6 @@ def test_an_invalid_federation_is_reported_with_positions(deploy, tmp_path):
     bad.write_text("federation: {name: x, domain: x.test}\nsites:\n  - name: a\n    provider: podmn\n")
     result = deploy(federation=str(bad))
     assert result["failed"] is True
-    assert result["msg"].startswith("invalid federation description (")
+    assert result["msg"].startswith(f"1 problem in the federation description {bad}:\n")
+    assert [(p["line"], p["column"], p["path"]) for p in result["problems"]] == [(4, 15, "sites[0].provider")]
     assert f"{bad}:4:15: sites[0].provider: " in result["msg"]

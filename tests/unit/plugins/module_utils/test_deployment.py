@@ -168,11 +168,17 @@ def test_the_site_holding_a_deployment_comes_first_and_its_hosts_are_not_counted
     assert [c.site for c in choices] == ["paas-b", "paas-a"]
 
 
+def _template(tmp_path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
 def test_a_placement_policy_names_the_sla(tmp_path, federation):
-    template = tmp_path / "placed.yaml"
-    template.write_text(
-        textwrap.dedent(
-            """\
+    template = _template(
+        tmp_path,
+        "placed.yaml",
+        """\
             tosca_definitions_version: tosca_simple_yaml_1_3
             policy_types:
               example.SlaPlacement:
@@ -184,10 +190,10 @@ def test_a_placement_policy_names_the_sla(tmp_path, federation):
                 vm: {type: tosca.nodes.Compute}
               policies:
                 - pinned: {type: example.SlaPlacement, targets: [vm], properties: {sla_id: sla-b}}
-            """
-        )
+            """,
     )
-    plan = compile_file(str(template), str(tmp_path / "out"))
+    plan = compile_file(template, str(tmp_path / "out"))
+    assert plan.sla_ids == ("sla-b",)
     choices, ranking = rank_sites(federation, plan, "demo", {"paas-a": answer("paas-a"), "paas-b": answer("paas-b")})
     assert [c.site for c in choices] == ["paas-b"]
     assert ranking[1] == {
@@ -200,10 +206,10 @@ def test_a_placement_policy_names_the_sla(tmp_path, federation):
 
 
 def test_a_template_missing_inputs_is_refused_before_any_site_is_asked(tmp_path, federation):
-    template = tmp_path / "needs.yaml"
-    template.write_text(
-        textwrap.dedent(
-            """\
+    template = _template(
+        tmp_path,
+        "needs.yaml",
+        """\
             tosca_definitions_version: tosca_simple_yaml_1_3
             topology_template:
               inputs:
@@ -213,11 +219,10 @@ def test_a_template_missing_inputs_is_refused_before_any_site_is_asked(tmp_path,
                 vm:
                   type: tosca.nodes.Compute
                   capabilities: {host: {properties: {num_cpus: {get_input: cores}}}}
-            """
-        )
+            """,
     )
     runner = orchestrator.Orchestrator(federation, states.DeploymentStore(str(tmp_path / "state")))
-    request = orchestrator.Request(name="needs", template=str(template), project="demo")
+    request = orchestrator.Request(name="needs", template=template, project="demo")
     with pytest.raises(orchestrator.DeploymentError) as caught:
         runner.plan(request, str(tmp_path / "out"))
     # Typed from the plan: the option to use, each input's type and constraints; an input the

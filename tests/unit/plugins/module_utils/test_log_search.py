@@ -37,7 +37,7 @@ def params(**options):
 def problems_of(**options):
     with pytest.raises(LogSearchError) as raised:
         parse_search(params(**options), NOW)
-    return raised.value.problems, str(raised.value)
+    return [str(problem) for problem in raised.value.problems], str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -191,12 +191,12 @@ def test_every_bad_option_at_once():
         "time_field: expected one of reported, received; got 'logged'",
         "order: expected one of newest, oldest; got 'latest'",
     ]
-    assert message.startswith("8 problems:\n- host: ")
+    assert message.startswith("8 problems in the search options:\nhost: ")
 
 
 def test_one_problem_is_the_whole_message():
     assert problems_of(since="yesterday")[1] == (
-        "since: expected an ISO 8601 time or an age such as 15m, 2h, 7d; got 'yesterday'"
+        "the search options: since: expected an ISO 8601 time or an age such as 15m, 2h, 7d; got 'yesterday'"
     )
 
 
