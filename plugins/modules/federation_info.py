@@ -43,7 +43,8 @@ problems:
   returned: failure, when the description is invalid
   type: list
   elements: dict
-  sample: [{file: /srv/inventory/cloud.federation.yml, line: 4, column: 15, path: "sites[0].provider", message: "expected one of openstack, podman, static, got podmn"}]
+  sample:
+    - {file: /srv/inventory/cloud.federation.yml, line: 4, column: 15, path: "sites[0].provider", message: "expected a provider"}
 sites:
   description: The selected sites, in description order.
   returned: success

@@ -83,14 +83,12 @@ class Orchestrator:
     def _work_dir(self, name: str) -> str:
         return os.path.join(self.store.folder, name)
 
-    def _say(self, document: dict, message: str) -> None:
-        self.progress(f"[{document['name']}] {message}")
+    def _say(self, deployment, message: str) -> None:
+        self.progress(f"[{deployment.name}] {message}")
 
-    def _node(self, document: dict, node: str, node_state: str) -> None:
-        entry = document["nodes"].setdefault(node, {})
-        entry.update(state=node_state, updated=states.now())
-        self.store.write(document)
-        self._say(document, f"{node}: {node_state}")
+    def _node(self, deployment, node: str, node_state: str) -> None:
+        deployment.node_state(node, node_state)
+        self._say(deployment, f"{node}: {node_state}")
 
     def compile(self, request: Request, output_dir: str):
         """The plan, its files not written (Plan.write() does it when the service is deployed)."""
@@ -126,101 +124,78 @@ class Orchestrator:
     def deploy(self, request: Request, check_mode: bool = False) -> tuple:
         """(changed, document); DeploymentError when the service could not be deployed."""
         with self.store.locked(request.name):
-            document = self.store.read(request.name)
+            found = states.Deployment.read(self.store, request.name)
             # Where the deployment has hosts now: tried first, without counting them twice.
-            resume_site = document.get("site") if document and document["status"] != states.DELETE_COMPLETE else None
+            resume_site = found.site if found and found.status != states.DELETE_COMPLETE else None
             plan, choices, ranking = self.plan(
                 request, os.path.join(self._work_dir(request.name), "compiled"), resume_site
             )
             digest = _digest(plan)
-            if document and document["status"] == states.CREATE_COMPLETE and document["digest"] == digest:
-                missing = self._missing_hosts(document, plan)
+            if found and found.status == states.CREATE_COMPLETE and found.document["digest"] == digest:
+                missing = self._missing_hosts(found, plan)
                 if not missing:
-                    return False, document
-                self._say(document, "hosts missing on " + document["site"] + ": " + ", ".join(missing))
+                    return False, found.document
+                self._say(found, "hosts missing on " + found.site + ": " + ", ".join(missing))
             if check_mode:
                 if not choices:
                     raise DeploymentError(_no_site(ranking))
-                preview = document or states.new_document(request.name, request.project, request.template, digest)
+                preview = (
+                    found.document
+                    if found
+                    else states.new_document(request.name, request.project, request.template, digest)
+                )
                 return True, {**preview, "ranking": ranking, "site": choices[0].site}
             plan.write()
             # A service that ran (complete, or an update of it that failed) is updated where it
             # runs; if that fails it stays there as it is: no failover, nothing removed.
-            updating = bool(resume_site) and document["status"] in (states.CREATE_COMPLETE, states.CREATE_FAILED)
-            if document is None or document["status"] == states.DELETE_COMPLETE:
-                document = states.new_document(request.name, request.project, request.template, digest)
-            elif document["status"] == states.CREATE_FAILED:  # a new run: its own attempts
-                document["previous_attempts"] = document.get("previous_attempts", []) + document["attempts"]
-                document["attempts"] = []
-            document.update(
-                status=states.CREATE_IN_PROGRESS,
-                status_reason="",
-                digest=digest,
-                ranking=ranking,
-                project=request.project,
-                teardown=plan.teardown,
-                plays={play: step.node for play, step in plan.plays.items()},
-            )
-            document["nodes"] = {name: document["nodes"].get(name, {"state": "initial"}) for name in plan.node_order}
-            self.store.write(document)
+            updating = bool(resume_site) and found.status in (states.CREATE_COMPLETE, states.CREATE_FAILED)
+            deployment = states.Deployment.begin(self.store, found, request, digest, plan, ranking)
             if not choices:
-                return self._failed(document, _no_site(ranking))
+                return self._failed(deployment, _no_site(ranking))
             if updating:
                 if choices[0].site != resume_site:
                     reason = next(e["reason"] for e in ranking if e["site"] == resume_site)
                     return self._failed(
-                        document,
+                        deployment,
                         f"the service runs on {resume_site}, which cannot take it as it is now: {reason};"
                         " undeploy it to deploy it elsewhere",
                     )
                 choices = choices[:1]
             started = time.monotonic()
             for choice in choices[: max(1, request.max_attempts)]:
-                error = self._attempt(document, request, plan, choice, keep=updating)
+                error = self._attempt(deployment, request, plan, choice, keep=updating)
                 if error is None:
-                    document["timings"]["deploy_seconds"] = round(time.monotonic() - started, 2)
-                    self.store.write(document)
-                    return True, document
+                    deployment.deployed(time.monotonic() - started)
+                    return True, deployment.document
             tried = "; ".join(
                 f"{a['site']}: {a['phase']}: {a['error']}"
                 + (f" (NOT cleaned up: {a['cleanup_error']})" if a.get("cleanup_error") else "")
-                for a in document["attempts"]
+                for a in deployment.attempts
                 if a.get("error")
             )
             untried = len(choices) - min(len(choices), max(1, request.max_attempts))
             more = (
                 f" ({untried} more eligible site(s) not tried: max_attempts {request.max_attempts})" if untried else ""
             )
-            return self._failed(document, f"every site tried failed{more}: {tried}")
+            return self._failed(deployment, f"every site tried failed{more}: {tried}")
 
-    def _failed(self, document: dict, reason: str):
-        document.update(status=states.CREATE_FAILED, status_reason=reason)
-        self.store.write(document)
-        raise DeploymentError(reason, document)
+    def _failed(self, deployment, reason: str):
+        deployment.failed(reason)
+        raise DeploymentError(reason, deployment.document)
 
-    def _missing_hosts(self, document: dict, plan) -> list:
+    def _missing_hosts(self, deployment, plan) -> list:
         try:
-            present = set(self._provider(document["site"]).deployment_hosts(document["name"]))
+            present = set(self._provider(deployment.site).deployment_hosts(deployment.name))
         except (SiteError, KeyError, StopIteration):
             return [host.node for host in plan.hosts]
-        return [host.node for host in plan.hosts if document["nodes"].get(host.node, {}).get("host") not in present]
+        return [host.node for host in plan.hosts if deployment.nodes.get(host.node, {}).get("host") not in present]
 
-    def _attempt(self, document: dict, request: Request, plan, choice, keep=False) -> str | None:
+    def _attempt(self, deployment, request: Request, plan, choice, keep=False) -> str | None:
         """One site: provision, configure; None on success, else the error (the site cleaned,
         unless keep: an update of a running service leaves it where it is)."""
         provider = self._provider(choice.site)
-        resuming = document.get("site") == choice.site and any(
-            a["site"] == choice.site and a.get("status") == "running" for a in document["attempts"]
-        )
-        if resuming:
-            attempt = next(a for a in reversed(document["attempts"]) if a["site"] == choice.site)
-            attempt["resumed"] = attempt.get("resumed", 0) + 1
-        else:
-            attempt = {"site": choice.site, "started": states.now(), "status": "running", "phase": "provision"}
-            document["attempts"].append(attempt)
-        document["site"] = choice.site
-        self.store.write(document)
-        self._say(document, f"site {choice.site} ({choice.reason}){': resuming' if resuming else ''}")
+        attempt, resuming = deployment.start_attempt(choice.site)
+        self._say(deployment, f"site {choice.site} ({choice.reason}){': resuming' if resuming else ''}")
         deadline = time.monotonic() + request.site_timeout
         attached = {}
         for volume in plan.volumes:
@@ -242,75 +217,47 @@ class Orchestrator:
         phase_started = time.monotonic()
         try:
             for host in hosts:
-                if document["nodes"][host.node]["state"] in ("initial", "error", "deleted"):
-                    self._node(document, host.node, "creating")
-            provisioned = provider.provision(document["name"], hosts, volumes, deadline)
+                if deployment.nodes[host.node]["state"] in ("initial", "error", "deleted"):
+                    self._node(deployment, host.node, "creating")
+            provisioned = provider.provision(deployment.name, hosts, volumes, deadline)
         except SiteError as error:
-            return self._attempt_failed(document, attempt, provider, "provision", str(error), keep)
-        attempt["provision_seconds"] = round(time.monotonic() - phase_started, 2)
-        # What was made there, kept even after a cleanup: the record of the attempt.
-        attempt["hosts"] = [
-            {"node": h.node, "name": h.name, "address": h.address, "public_address": h.public_address, **h.facts}
-            for h in provisioned
-        ]
-        groups = {host.node: host.group for host in plan.hosts}
-        for host in provisioned:
-            entry = document["nodes"].setdefault(host.node, {})
-            entry.update(
-                host=host.name,
-                group=groups.get(host.node),
-                address=host.address,
-                public_address=host.public_address,
-                connection=host.connection,
-                site=choice.site,
-            )
-            if entry.get("state") in ("initial", "creating", "error", None):
-                entry["state"] = "created"
-        for volume in plan.volumes:
-            document["nodes"].setdefault(volume.node, {}).update(state="created", site=choice.site)
-        attempt["phase"] = "configure"
-        self.store.write(document)
-        self._say(
-            document, f"{len(provisioned)} host(s) up on {choice.site}: " + ", ".join(h.name for h in provisioned)
+            return self._attempt_failed(deployment, attempt, provider, "provision", str(error), keep)
+        deployment.provisioned(
+            attempt,
+            choice.site,
+            provisioned,
+            {host.node: host.group for host in plan.hosts},
+            [volume.node for volume in plan.volumes],
+            time.monotonic() - phase_started,
         )
-        inventory = self._inventory(document, choice.site, secrets_dir=request.secrets_dir)
+        self._say(
+            deployment, f"{len(provisioned)} host(s) up on {choice.site}: " + ", ".join(h.name for h in provisioned)
+        )
+        inventory = self._inventory(deployment.document, choice.site, secrets_dir=request.secrets_dir)
         phase_started = time.monotonic()
         result = run_playbook(
-            os.path.join(self._work_dir(document["name"]), "runner"),
+            os.path.join(self._work_dir(deployment.name), "runner"),
             plan.playbook_path,
             inventory,
             max(1.0, deadline - time.monotonic()),
-            on_node=lambda node, node_state: self._node(document, node, node_state),
+            on_node=lambda node, node_state: self._node(deployment, node, node_state),
             envvars=request.envvars,
             plays=plan.plays,
         )
-        attempt["configure_seconds"] = round(time.monotonic() - phase_started, 2)
+        deployment.configure_took(attempt, time.monotonic() - phase_started)
         if not result.ok:
-            return self._attempt_failed(document, attempt, provider, "configure", result.reason(), keep)
-        for entry in document["nodes"].values():  # the whole playbook ran: every node is up
-            entry["state"] = "started"
-        attempt.update(status="succeeded", ended=states.now())
-        document.update(status=states.CREATE_COMPLETE, status_reason="", outputs=result.outputs)
-        self.store.write(document)
-        self._say(document, f"CREATE_COMPLETE on {choice.site}")
+            return self._attempt_failed(deployment, attempt, provider, "configure", result.reason(), keep)
+        deployment.configured(attempt, result.outputs)
+        self._say(deployment, f"CREATE_COMPLETE on {choice.site}")
         return None
 
-    def _attempt_failed(self, document: dict, attempt: dict, provider, phase: str, error: str, keep=False) -> str:
-        attempt.update(status="failed", phase=phase, error=error, ended=states.now())
-        self.store.write(document)
+    def _attempt_failed(self, deployment, attempt: dict, provider, phase: str, error: str, keep=False) -> str:
+        deployment.attempt_failed(attempt, phase, error)
         if keep:
-            self._say(document, f"{attempt['site']}: {phase} failed: {error}; the running service is left as it is")
+            self._say(deployment, f"{attempt['site']}: {phase} failed: {error}; the running service is left as it is")
             return error
-        self._say(document, f"{attempt['site']}: {phase} failed: {error}; removing what was made there")
-        cleanup_error = _remove(provider, document["name"])
-        attempt["cleaned"] = cleanup_error is None
-        if cleanup_error:
-            attempt["cleanup_error"] = cleanup_error
-        for entry in document["nodes"].values():
-            if entry.get("site") == attempt["site"] or entry.get("state") != "initial":
-                entry.update(state="initial", host=None, address=None, public_address=None, site=None)
-        document["site"] = None
-        self.store.write(document)
+        self._say(deployment, f"{attempt['site']}: {phase} failed: {error}; removing what was made there")
+        deployment.cleaned_up(attempt, _remove(provider, deployment.name))
         return error
 
     def _inventory(self, document: dict, site_name: str, live=None, secrets_dir: str = "") -> dict:
@@ -347,29 +294,27 @@ class Orchestrator:
 
     def undeploy(self, name: str, request: Request | None = None, check_mode: bool = False) -> tuple:
         with self.store.locked(name):
-            document = self.store.read(name)
-            if document is None or document["status"] == states.DELETE_COMPLETE:
-                return False, document
+            deployment = states.Deployment.read(self.store, name)
+            if deployment is None or deployment.status == states.DELETE_COMPLETE:
+                return False, deployment and deployment.document
             if check_mode:
-                return True, {**document, "status": states.DELETE_IN_PROGRESS}
-            document.update(status=states.DELETE_IN_PROGRESS, status_reason="")
-            self.store.write(document)
+                return True, {**deployment.document, "status": states.DELETE_IN_PROGRESS}
+            deployment.deleting()
             started = time.monotonic()
             undeploy_playbook = os.path.join(self._work_dir(name), "compiled", "service.undeploy.yml")
-            site = document.get("site")
+            site = deployment.site
             if site and os.path.exists(undeploy_playbook):
-                reason = self._run_teardown(document, site, undeploy_playbook, request)
+                reason = self._run_teardown(deployment, site, undeploy_playbook, request)
                 if reason:
-                    document.update(status=states.DELETE_FAILED, status_reason=reason)
-                    self.store.write(document)
-                    raise DeploymentError(reason, document)
-            sites = {a["site"] for a in document["attempts"]} | ({site} if site else set())
+                    deployment.delete_failed(reason)
+                    raise DeploymentError(reason, deployment.document)
+            sites = {a["site"] for a in deployment.attempts} | ({site} if site else set())
             left = []
             for site_name in sorted(sites):
                 try:
                     provider = self._provider(site_name)
                     if provider.leftovers(name):
-                        self._say(document, f"removing what is left on {site_name}")
+                        self._say(deployment, f"removing what is left on {site_name}")
                         error = _remove(provider, name)
                         if error:
                             left.append(f"{site_name}: {error}")
@@ -377,27 +322,23 @@ class Orchestrator:
                     left.append(f"{site_name}: {error}")
             if left:
                 reason = "could not remove everything: " + "; ".join(left)
-                document.update(status=states.DELETE_FAILED, status_reason=reason)
-                self.store.write(document)
-                raise DeploymentError(reason, document)
-            for entry in document["nodes"].values():
-                entry.update(state="deleted", updated=states.now())
-            document.update(status=states.DELETE_COMPLETE, outputs={}, site=None)
-            document["timings"]["undeploy_seconds"] = round(time.monotonic() - started, 2)
-            self.store.write(document)
-            self._say(document, "DELETE_COMPLETE")
-            return True, document
+                deployment.delete_failed(reason)
+                raise DeploymentError(reason, deployment.document)
+            deployment.deleted(time.monotonic() - started)
+            self._say(deployment, "DELETE_COMPLETE")
+            return True, deployment.document
 
-    def _run_teardown(self, document: dict, site: str, playbook: str, request: Request | None) -> str:
+    def _run_teardown(self, deployment, site: str, playbook: str, request: Request | None) -> str:
         """The undeploy playbook on the hosts still there; its error, or ''."""
+        document = deployment.document
         if not document.get("teardown", True):  # no node has a stop or delete operation
             return ""
         try:
-            live = set(self._provider(site).deployment_hosts(document["name"]))
+            live = set(self._provider(site).deployment_hosts(deployment.name))
         except SiteError as error:
             return f"cannot list the hosts on {site}: {error}"
         result = run_playbook(
-            os.path.join(self._work_dir(document["name"]), "runner"),
+            os.path.join(self._work_dir(deployment.name), "runner"),
             playbook,
             self._inventory(document, site, live, request.secrets_dir if request else ""),
             request.site_timeout if request else 1800,

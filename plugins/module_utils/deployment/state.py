@@ -71,6 +71,169 @@ def new_document(name: str, project: str, template: str, digest: str) -> dict:
     }
 
 
+class Deployment:
+    """One deployment's state document and every change it goes through, each written at once.
+
+    The orchestrator says what happened (an attempt started, hosts are up, a node moved on, the
+    configuration ended...); only this class changes the document (docs/paas.md, "The state
+    document").
+    """
+
+    def __init__(self, store: DeploymentStore, document: dict):
+        self.store = store
+        self.document = document
+
+    @classmethod
+    def read(cls, store: DeploymentStore, name: str) -> Deployment | None:
+        document = store.read(name)
+        return None if document is None else cls(store, document)
+
+    @property
+    def name(self) -> str:
+        return self.document["name"]
+
+    @property
+    def status(self) -> str:
+        return self.document["status"]
+
+    @property
+    def site(self) -> str | None:
+        return self.document.get("site")
+
+    @property
+    def nodes(self) -> dict:
+        return self.document["nodes"]
+
+    @property
+    def attempts(self) -> list:
+        return self.document["attempts"]
+
+    def save(self) -> None:
+        self.store.write(self.document)
+
+    # ---- deploying ----
+
+    @classmethod
+    def begin(cls, store, found: Deployment | None, request, digest: str, plan, ranking: list) -> Deployment:
+        """A run that deploys: a new document when there is none (or the last one was deleted);
+        a failed one's attempts kept apart, as the new run makes its own."""
+        if found is None or found.status == DELETE_COMPLETE:
+            deployment = cls(store, new_document(request.name, request.project, request.template, digest))
+        else:
+            deployment = found
+            if found.status == CREATE_FAILED:
+                document = found.document
+                document["previous_attempts"] = document.get("previous_attempts", []) + document["attempts"]
+                document["attempts"] = []
+        document = deployment.document
+        document.update(
+            status=CREATE_IN_PROGRESS,
+            status_reason="",
+            digest=digest,
+            ranking=ranking,
+            project=request.project,
+            teardown=plan.teardown,
+            plays={play: step.node for play, step in plan.plays.items()},
+        )
+        document["nodes"] = {name: document["nodes"].get(name, {"state": "initial"}) for name in plan.node_order}
+        deployment.save()
+        return deployment
+
+    def start_attempt(self, site: str) -> tuple[dict, bool]:
+        """(the attempt on site, whether it resumes one a killed run left running there)."""
+        resuming = self.site == site and any(a["site"] == site and a.get("status") == "running" for a in self.attempts)
+        if resuming:
+            attempt = next(a for a in reversed(self.attempts) if a["site"] == site)
+            attempt["resumed"] = attempt.get("resumed", 0) + 1
+        else:
+            attempt = {"site": site, "started": now(), "status": "running", "phase": "provision"}
+            self.attempts.append(attempt)
+        self.document["site"] = site
+        self.save()
+        return attempt, resuming
+
+    def node_state(self, node: str, state: str) -> None:
+        self.nodes.setdefault(node, {}).update(state=state, updated=now())
+        self.save()
+
+    def provisioned(self, attempt: dict, site: str, hosts: list, groups: dict, volumes: list, seconds: float) -> None:
+        """The hosts (providers' ProvisionedHost) and volumes made on site: the configuration is next."""
+        attempt["provision_seconds"] = round(seconds, 2)
+        # What was made there, kept even after a cleanup: the record of the attempt.
+        attempt["hosts"] = [
+            {"node": h.node, "name": h.name, "address": h.address, "public_address": h.public_address, **h.facts}
+            for h in hosts
+        ]
+        for host in hosts:
+            entry = self.nodes.setdefault(host.node, {})
+            entry.update(
+                host=host.name,
+                group=groups.get(host.node),
+                address=host.address,
+                public_address=host.public_address,
+                connection=host.connection,
+                site=site,
+            )
+            if entry.get("state") in ("initial", "creating", "error", None):
+                entry["state"] = "created"
+        for volume in volumes:
+            self.nodes.setdefault(volume, {}).update(state="created", site=site)
+        attempt["phase"] = "configure"
+        self.save()
+
+    def attempt_failed(self, attempt: dict, phase: str, error: str) -> None:
+        attempt.update(status="failed", phase=phase, error=error, ended=now())
+        self.save()
+
+    def cleaned_up(self, attempt: dict, cleanup_error: str | None) -> None:
+        """What the failed attempt made is removed (or cleanup_error says what stays)."""
+        attempt["cleaned"] = cleanup_error is None
+        if cleanup_error:
+            attempt["cleanup_error"] = cleanup_error
+        for entry in self.nodes.values():
+            if entry.get("site") == attempt["site"] or entry.get("state") != "initial":
+                entry.update(state="initial", host=None, address=None, public_address=None, site=None)
+        self.document["site"] = None
+        self.save()
+
+    def configured(self, attempt: dict, outputs: dict) -> None:
+        """The whole playbook ran: every node is up, the service is complete."""
+        for entry in self.nodes.values():
+            entry["state"] = "started"
+        attempt.update(status="succeeded", ended=now())
+        self.document.update(status=CREATE_COMPLETE, status_reason="", outputs=outputs)
+        self.save()
+
+    def configure_took(self, attempt: dict, seconds: float) -> None:
+        """How long the configuration ran (saved with what it ended in)."""
+        attempt["configure_seconds"] = round(seconds, 2)
+
+    def deployed(self, seconds: float) -> None:
+        self.document["timings"]["deploy_seconds"] = round(seconds, 2)
+        self.save()
+
+    def failed(self, reason: str) -> None:
+        self.document.update(status=CREATE_FAILED, status_reason=reason)
+        self.save()
+
+    # ---- undeploying ----
+
+    def deleting(self) -> None:
+        self.document.update(status=DELETE_IN_PROGRESS, status_reason="")
+        self.save()
+
+    def delete_failed(self, reason: str) -> None:
+        self.document.update(status=DELETE_FAILED, status_reason=reason)
+        self.save()
+
+    def deleted(self, seconds: float) -> None:
+        for entry in self.nodes.values():
+            entry.update(state="deleted", updated=now())
+        self.document.update(status=DELETE_COMPLETE, outputs={}, site=None)
+        self.document["timings"]["undeploy_seconds"] = round(seconds, 2)
+        self.save()
+
+
 class DeploymentStore:
     """The folder holding every deployment's ``<name>.json`` (and its ``.lock``)."""
 

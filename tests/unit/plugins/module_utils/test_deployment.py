@@ -5,6 +5,7 @@ compiled service through ansible-runner on this machine (node progress, outputs,
 import json
 import os
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +17,7 @@ from ansible_collections.infn.cloud.plugins.module_utils.federation import load_
 from ansible_collections.infn.cloud.plugins.module_utils.providers.base import Capacity, Offer, SiteError
 from ansible_collections.infn.cloud.plugins.module_utils.sites import SiteResult
 from ansible_collections.infn.cloud.plugins.module_utils.tosca import compile_file
+from ansible_collections.infn.cloud.plugins.module_utils.tosca.plan import PlayStep
 from tests.common import REPO, ansible_environment
 
 WEB_DB = str(REPO / "playbooks/services/web_db/web_db.yaml")
@@ -76,6 +78,66 @@ def test_deployment_names(name):
 @pytest.mark.parametrize("name", ["", "Web", "-web", "web-", "web_1", "a" * 41, "web.1"])
 def test_bad_deployment_names(name):
     assert not states.NAME.fullmatch(name)
+
+
+def _begin(store, found=None, digest="d1"):
+    request = orchestrator.Request(name="web1", template="/t.yaml", project="demo")
+    plan = SimpleNamespace(
+        teardown=True, plays={"db: Standard.create": PlayStep("db", "create")}, node_order=["vm", "db"]
+    )
+    return states.Deployment.begin(store, found, request, digest, plan, ranking=[{"site": "paas-a"}])
+
+
+def test_every_change_of_a_deployment_is_written_at_once(tmp_path):
+    store = states.DeploymentStore(str(tmp_path))
+    deployment = _begin(store)
+    assert store.read("web1")["status"] == states.CREATE_IN_PROGRESS
+    assert store.read("web1")["nodes"] == {"vm": {"state": "initial"}, "db": {"state": "initial"}}
+    assert store.read("web1")["plays"] == {"db: Standard.create": "db"}
+    attempt, resuming = deployment.start_attempt("paas-a")
+    assert not resuming and store.read("web1")["site"] == "paas-a"
+    deployment.node_state("vm", "creating")
+    assert store.read("web1")["nodes"]["vm"]["state"] == "creating"
+    host = SimpleNamespace(
+        node="vm", name="infn-web1-vm", address="10.0.0.9", public_address=None, facts={}, connection={"c": 1}
+    )
+    deployment.provisioned(attempt, "paas-a", [host], {"vm": "tosca_vm"}, [], 1.234)
+    saved = store.read("web1")
+    assert saved["nodes"]["vm"]["host"] == "infn-web1-vm" and saved["nodes"]["vm"]["state"] == "created"
+    assert saved["attempts"][0]["phase"] == "configure" and saved["attempts"][0]["provision_seconds"] == 1.23
+    deployment.attempt_failed(attempt, "configure", "db: task 'x' on vm: boom")
+    deployment.cleaned_up(attempt, None)
+    saved = store.read("web1")
+    assert saved["site"] is None and saved["nodes"]["vm"]["host"] is None and saved["attempts"][0]["cleaned"]
+    deployment.failed("every site tried failed: paas-a: configure: boom")
+    # The next run keeps the failed run's attempts apart and starts its own.
+    again = _begin(store, states.Deployment.read(store, "web1"))
+    saved = store.read("web1")
+    assert saved["status"] == states.CREATE_IN_PROGRESS and saved["attempts"] == []
+    assert [a["error"] for a in saved["previous_attempts"]] == ["db: task 'x' on vm: boom"]
+    second, _resuming = again.start_attempt("paas-a")
+    again.configure_took(second, 2.0)
+    again.configured(second, {"url": "http://x"})
+    again.deployed(5.0)
+    saved = store.read("web1")
+    assert saved["status"] == states.CREATE_COMPLETE and saved["outputs"] == {"url": "http://x"}
+    assert {entry["state"] for entry in saved["nodes"].values()} == {"started"}
+    assert saved["timings"]["deploy_seconds"] == 5.0 and saved["attempts"][0]["configure_seconds"] == 2.0
+    again.deleting()
+    assert store.read("web1")["status"] == states.DELETE_IN_PROGRESS
+    again.deleted(3.0)
+    saved = store.read("web1")
+    assert (saved["status"], saved["site"], saved["outputs"]) == (states.DELETE_COMPLETE, None, {})
+
+
+def test_a_run_killed_while_running_on_a_site_is_resumed_there(tmp_path):
+    store = states.DeploymentStore(str(tmp_path))
+    first, _resuming = _begin(store).start_attempt("paas-b")
+    # The process died here: the next run reads the state and goes on where it was.
+    deployment = _begin(store, states.Deployment.read(store, "web1"))
+    attempt, resuming = deployment.start_attempt("paas-b")
+    assert resuming and attempt["started"] == first["started"] and attempt["resumed"] == 1
+    assert len(store.read("web1")["attempts"]) == 1
 
 
 # ---- placement ----

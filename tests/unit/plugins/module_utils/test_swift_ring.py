@@ -389,4 +389,4 @@ def test_backup_names_never_overwrite_an_earlier_backup():
 def test_without_swift_the_module_says_what_to_install(tmp_path):
     problems, message = problems_of(swift_ring.manage_ring, params(path=str(tmp_path)))
     assert message.startswith("swift ring object: the swift_ring module needs Swift's Python package on ")
-    assert message.split("(")[0].endswith(": install python3-swift ") and problems == []
+    assert message.split("(", maxsplit=1)[0].endswith(": install python3-swift ") and problems == []
