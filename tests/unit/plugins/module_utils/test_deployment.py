@@ -8,11 +8,13 @@ import textwrap
 from types import SimpleNamespace
 
 import pytest
+import swiftclient
 
 from ansible_collections.infn.cloud.plugins.module_utils.deployment import orchestrator
 from ansible_collections.infn.cloud.plugins.module_utils.deployment import state as states
 from ansible_collections.infn.cloud.plugins.module_utils.deployment.placement import rank_sites
 from ansible_collections.infn.cloud.plugins.module_utils.deployment.runner import run_playbook
+from ansible_collections.infn.cloud.plugins.module_utils.deployment.swift_store import SwiftStore
 from ansible_collections.infn.cloud.plugins.module_utils.federation import load_federation
 from ansible_collections.infn.cloud.plugins.module_utils.providers.base import Capacity, Offer, SiteError
 from ansible_collections.infn.cloud.plugins.module_utils.sites import SiteResult
@@ -138,6 +140,23 @@ def test_a_run_killed_while_running_on_a_site_is_resumed_there(tmp_path):
     attempt, resuming = deployment.start_attempt("paas-b")
     assert resuming and attempt["started"] == first["started"] and attempt["resumed"] == 1
     assert len(store.read("web1")["attempts"]) == 1
+
+
+def test_a_swift_store_that_cannot_be_reached_says_which_and_why():
+    # A real client against a port nothing listens on (the Swift store's own tests run against
+    # the backbone's Swift: molecule/swift/tests/test_deployment_store.py).
+    def connect():
+        return swiftclient.Connection(
+            authurl="http://127.0.0.1:9/auth/v1.0", user="paas:ops", key="k", auth_version="1", retries=0, timeout=5
+        )
+
+    store = SwiftStore(connect, "deployments")
+    with pytest.raises(states.StateError, match=r"cannot read the deployment state swift:deployments/web1\.json: "):
+        store.read("web1")
+    locking = store.locked("web1")
+    with pytest.raises(states.StateError, match="cannot create Swift container deployments: "):
+        locking.__enter__()
+    assert store.path("web1") == "swift:deployments/web1.json"
 
 
 # ---- placement ----
