@@ -69,4 +69,8 @@ def test_a_lock_whose_holder_died_expires():
     time.sleep(3)
     with other.locked(f"orphan-{RUN}"):  # expired: taken over
         other.write(states.new_document(f"orphan-{RUN}", "demo", "/t.yaml", "abc"))
-    assert controller(A, "controller-a").read(f"orphan-{RUN}")["name"] == f"orphan-{RUN}"
+        # The first one was only slow, not dead: it may not write over the run that took over.
+        late = states.new_document(f"orphan-{RUN}", "other", "/t.yaml", "abc")
+        with pytest.raises(states.StateError, match="lock expired and is now held by controller-b since"):
+            dead.write(late)
+    assert controller(A, "controller-a").read(f"orphan-{RUN}")["project"] == "demo"

@@ -116,9 +116,18 @@ class SwiftStore:
         return sorted(entry["name"][: -len(".json")] for entry in listing if entry["name"].endswith(".json"))
 
     def write(self, document: dict) -> None:
-        """Replaces the document in one step (Swift replaces an object whole); renews the lock."""
+        """Replaces the document in one step (Swift replaces an object whole) while this store
+        holds its lock, and renews the lock; StateError when the lock expired and another run
+        took it (nothing is written then)."""
         document["timings"]["updated"] = now()
         name = document["name"]
+        if name in self._locks:
+            held = self._call(f"read the lock swift:{self.container}/{name}.lock", self._lock_held, name)
+            if held is None or held.get("token") != self._locks[name]:
+                taker = f"{held.get('holder')} since {held.get('since')}" if held else "nobody (it was removed)"
+                raise StateError(
+                    f"deployment {name!r}: this run's lock expired and is now held by {taker}; nothing was written"
+                )
         text = json.dumps(document, indent=2, sort_keys=True) + "\n"
         self._call(
             f"write the deployment state {self.path(name)}",
