@@ -16,8 +16,6 @@ import botocore.config
 import pytest
 import swiftclient
 
-from ansible_collections.infn.cloud.plugins.module_utils.deployment import state as states
-from ansible_collections.infn.cloud.plugins.module_utils.deployment.swift_store import SwiftStore
 from tests.common import in_container, run_in
 
 SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
@@ -57,35 +55,6 @@ def connection(proxy="infn-mol-swift-proxy1"):
         retries=0,
         timeout=20,
     )
-
-
-def deployment_store(proxy, holder, **options):
-    """What one controller opens to keep its deployments on this Swift: its own connection,
-    through its own proxy (each run's deployments have names of their own: RUN)."""
-    return SwiftStore(lambda: connection(proxy), work_folder="/tmp", holder=holder, **options)
-
-
-def exercise_during_outage():
-    """Two controllers keep a deployment while region 1 (its storage and its proxy) is down:
-    its state is still locked, written and read, and the second is told who holds it.
-
-    Run in the last outage: a proxy error-limits a node it failed to reach (10 errors in a
-    minute) and skips it for a minute after its return, and reads with X-Newest ask every
-    node: in an outage followed by another one, the proxy would have too few nodes left."""
-    first = deployment_store("infn-mol-swift-proxy2", "controller-a")
-    second = deployment_store("infn-mol-swift-proxy2", "controller-b")
-    name = f"outage-{RUN}"
-    document = states.new_document(name, "demo", "/t.yaml", "abc")
-    with first.locked(name):
-        first.write(document)
-        with pytest.raises(states.StateError, match="being worked on by controller-a"), second.locked(name):
-            pass
-    with second.locked(name):
-        assert second.read(name) == document
-        document["status"] = states.CREATE_COMPLETE
-        second.write(document)
-    assert first.read(name)["status"] == states.CREATE_COMPLETE
-    assert name in first.names()
 
 
 PLACEMENT = """
@@ -220,11 +189,10 @@ def complete(report, larger_than=None):
     )
 
 
-def outage(stopped, reader, objects, label, capsys, during=None):
+def outage(stopped, reader, objects, label, capsys):
     """Stops the hosts `stopped`; through the proxy `reader` every object stays readable and new
-    objects, containers and dispersion entries are written (and during() runs); after their
-    return the dispersion report, whose sample now holds the entries the stopped hosts never
-    saw, reaches 100%."""
+    objects, containers and dispersion entries are written; after their return the dispersion
+    report, whose sample now holds the entries the stopped hosts never saw, reaches 100%."""
     before = dispersion(reader)
     assert complete(before), before
     late = [f"late-{label}-{index:02d}" for index in range(20)]
@@ -238,8 +206,6 @@ def outage(stopped, reader, objects, label, capsys, during=None):
         # More dispersion containers and objects, in partitions the sample did not cover yet.
         populate = run_in(reader, "swift-dispersion-populate", "--no-overlap")
         assert populate.returncode == 0, populate.stdout[-2000:] + populate.stderr[-2000:]
-        if during:
-            during()
     finally:
         subprocess.run(["podman", "start", *stopped], check=True, capture_output=True)
     started = time.monotonic()
@@ -282,15 +248,7 @@ def test_outage_of_the_region_the_reading_proxy_prefers(objects, capsys):
 
 def test_outage_of_a_region_with_a_proxy(objects, capsys):
     # Region 1 holds proxy1 and its memcached (tokens): proxy2 serves alone.
-    # Two controllers keep deployments there meanwhile (test_deployment_store).
-    outage(
-        ["infn-mol-swift-proxy1", "infn-mol-swift-s1"],
-        "infn-mol-swift-proxy2",
-        objects,
-        "region-1",
-        capsys,
-        exercise_during_outage,
-    )
+    outage(["infn-mol-swift-proxy1", "infn-mol-swift-s1"], "infn-mol-swift-proxy2", objects, "region-1", capsys)
 
 
 def sha256_on(host, path):
