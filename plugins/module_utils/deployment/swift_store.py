@@ -33,7 +33,12 @@ try:
 
     HAS_SWIFTCLIENT = True
 except ImportError:  # pragma: no cover - reported by the caller
-    ClientException = Exception
+
+    class ClientException(Exception):
+        """Stands for swiftclient's when it is not installed (never raised then)."""
+
+        http_status = None
+
     HAS_SWIFTCLIENT = False
 
 DEFAULT_CONTAINER = "infn-cloud-deployments"
