@@ -64,8 +64,8 @@ class Request:
 def _digest(plan) -> str:
     """What identifies a compiled service: its playbook's and vars' text (deterministic)."""
     digest = hashlib.sha256()
-    for path in (plan.playbook_path, plan.vars_path):
-        digest.update(plan.files[os.path.basename(path)].encode("utf-8"))
+    for file_name in (f"{plan.name}.yml", f"{plan.name}.vars.yml"):
+        digest.update(plan.files[file_name].encode("utf-8"))
     return digest.hexdigest()
 
 

@@ -47,6 +47,15 @@ def default_folder() -> str:
     return os.path.join(data, "infn.cloud", "deployments")
 
 
+def checked_document(document, where: str) -> dict:
+    """document when it is a deployment state of this schema; StateError naming where otherwise
+    (every store reads through this)."""
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA_VERSION:
+        found = document.get("schema") if isinstance(document, dict) else None
+        raise StateError(f"{where}: not a deployment state of schema {SCHEMA_VERSION} (schema {found!r})")
+    return document
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -253,11 +262,7 @@ class DeploymentStore:
             return None
         except (OSError, ValueError) as error:
             raise StateError(f"cannot read the deployment state {path}: {error}") from None
-        if not isinstance(document, dict) or document.get("schema") != SCHEMA_VERSION:
-            raise StateError(
-                f"{path}: not a deployment state of schema {SCHEMA_VERSION} (schema {document.get('schema') if isinstance(document, dict) else None!r})"
-            )
-        return document
+        return checked_document(document, path)
 
     def names(self) -> list:
         try:

@@ -26,7 +26,7 @@ import socket
 import time
 import uuid
 
-from ansible_collections.infn.cloud.plugins.module_utils.deployment.state import SCHEMA_VERSION, StateError, now
+from ansible_collections.infn.cloud.plugins.module_utils.deployment.state import StateError, checked_document, now
 
 try:
     from swiftclient.exceptions import ClientException
@@ -92,24 +92,27 @@ class SwiftStore:
         except OSError as error:  # the proxy cannot be reached
             raise StateError(f"cannot {what}: {error}") from None
 
-    def read(self, name: str) -> dict | None:
-        """The document, or None when the deployment was never recorded."""
+    def _newest(self, object_name: str) -> bytes | None:
+        """The newest copy of an object of the container, or None when there is none."""
         try:
-            _headers, body = self.connection.get_object(self.container, f"{name}.json", headers=NEWEST)
+            _headers, body = self.connection.get_object(self.container, object_name, headers=NEWEST)
         except ClientException as error:
             if error.http_status == 404:
                 return None
-            raise StateError(f"cannot read the deployment state {self.path(name)}: {_reason(error)}") from None
-        except OSError as error:
-            raise StateError(f"cannot read the deployment state {self.path(name)}: {error}") from None
+            raise
+        return body
+
+    def read(self, name: str) -> dict | None:
+        """The document, or None when the deployment was never recorded."""
+        where = f"read the deployment state {self.path(name)}"
+        body = self._call(where, self._newest, f"{name}.json")
+        if body is None:
+            return None
         try:
             document = json.loads(body)
         except ValueError as error:
-            raise StateError(f"cannot read the deployment state {self.path(name)}: {error}") from None
-        if not isinstance(document, dict) or document.get("schema") != SCHEMA_VERSION:
-            found = document.get("schema") if isinstance(document, dict) else None
-            raise StateError(f"{self.path(name)}: not a deployment state of schema {SCHEMA_VERSION} (schema {found!r})")
-        return document
+            raise StateError(f"cannot {where}: {error}") from None
+        return checked_document(document, self.path(name))
 
     def names(self) -> list:
         try:
@@ -158,12 +161,9 @@ class SwiftStore:
 
     def _lock_held(self, name: str) -> dict | None:
         """The lock object as it stands (the newest copy), or None when there is none."""
-        try:
-            _headers, body = self.connection.get_object(self.container, f"{name}.lock", headers=NEWEST)
-        except ClientException as error:
-            if error.http_status == 404:
-                return None
-            raise
+        body = self._newest(f"{name}.lock")
+        if body is None:
+            return None
         try:
             found = json.loads(body)
         except ValueError:
