@@ -601,8 +601,6 @@ class Compiler:
     ) -> list:
         """The plays of one operation; step names the Standard operation whose results are kept."""
         self.plays[label] = PlayStep(node.name, step)
-        if step and node.name in self.captured:
-            self.plays[f"{label}: keep what it published"] = PlayStep(node.name)
         common_vars = {"tosca_node": node.name, "tosca_properties": "{{ tosca_nodes[tosca_node]['properties'] }}"}
         kind = implementation["kind"]
         plays: list = []
@@ -621,7 +619,9 @@ class Compiler:
                 }
             )
             if step and node.name in self.captured:
-                plays.append(self._play(f"{label}: keep what it published", group, [self._capture_task(node, step)]))
+                keep = f"{label}: keep what it published"
+                self.plays[keep] = PlayStep(node.name)
+                plays.append(self._play(keep, group, [self._capture_task(node, step)]))
             return plays
         if kind == "script":
             relative = self._relative(implementation["path"])
